@@ -1,0 +1,286 @@
+"""The durable ledger (台账): SQLite through aiosqlite, WAL, ``synchronous=FULL``.
+
+Every state change runs in one :meth:`Ledger.transaction`: the rows it changes, the event that
+records it and the websocket messages it causes (each with its recipient's next ``seq``) commit
+together or not at all. Only after the commit does anything reach Redis or a socket, so nothing
+is acknowledged that a crash could take back.
+
+Each process has one writer connection guarded by an ``asyncio.Lock`` (a connection cannot hold
+two transactions) and one reader connection; WAL lets readers proceed while a write commits.
+Writers in other processes queue on SQLite's own lock (``BEGIN IMMEDIATE`` + ``busy_timeout``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from gigmarket import codec
+from gigmarket.store.schema import MIGRATIONS
+
+Row = sqlite3.Row
+
+
+def new_id(prefix: str) -> str:
+    """A unique, URL-safe id with a readable prefix: ``j_3f9a…`` for a job."""
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+dumps = codec.dumps
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """A message committed to a recipient's stream, waiting to be published."""
+
+    recipient: str
+    seq: int
+    body: dict[str, Any]
+    #: ``body`` as stored: published as is, never encoded twice.
+    text: str
+
+
+@dataclass
+class Tx:
+    """One write transaction. Collects what must be published after it commits."""
+
+    conn: aiosqlite.Connection
+    now: float
+    outbox: list[Outgoing] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    #: Markets whose live pools this change affects: the caller asks them for a round.
+    kicks: set[str] = field(default_factory=set)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = await self.conn.execute(sql, params)
+        return cur.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.conn.executemany(sql, rows)
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            row: Row | None = await cur.fetchone()
+            return row
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def event(
+        self,
+        type_: str,
+        *,
+        market_id: str | None,
+        actor: str | None,
+        subject: str | None,
+        payload: dict[str, Any],
+        event_id: str | None = None,
+    ) -> str:
+        """Append an event. A deterministic ``event_id`` makes a replayed change a no-op."""
+        eid = event_id or new_id("ev")
+        await self.conn.execute(
+            "INSERT OR IGNORE INTO events (id, at, market_id, type, actor, subject, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (eid, self.now, market_id, type_, actor, subject, dumps(payload)),
+        )
+        self.events.append(
+            {"id": eid, "at": self.now, "market_id": market_id, "type": type_,
+             "actor": actor, "subject": subject, "payload": payload}
+        )
+        return eid
+
+    async def message(self, recipient: str, body: dict[str, Any]) -> int:
+        """Give ``body`` the recipient's next seq and store it for replay."""
+        async with self.conn.execute(
+            "INSERT INTO recipients (recipient, last_seq) VALUES (?, 1)"
+            " ON CONFLICT (recipient) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+            (recipient,),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        seq = int(row[0])
+        full = {**body, "seq": seq}
+        text = dumps(full)
+        await self.conn.execute(
+            "INSERT INTO messages (recipient, seq, at, body) VALUES (?, ?, ?, ?)",
+            (recipient, seq, self.now, text),
+        )
+        self.outbox.append(Outgoing(recipient, seq, full, text))
+        return seq
+
+    async def message_many(self, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Many messages at once (a round's offers): as :meth:`message`, in a few statements.
+
+        Safe to number in Python: we hold the write lock, so no one else moves a seq now.
+        """
+        last: dict[str, int] = {}
+        recipients = sorted({r for r, _ in items})
+        for i in range(0, len(recipients), 500):
+            chunk = recipients[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in await self.all(
+                f"SELECT recipient, last_seq FROM recipients WHERE recipient IN ({marks})",
+                chunk,
+            ):
+                last[row["recipient"]] = int(row["last_seq"])
+        rows: list[tuple[str, int, float, str]] = []
+        for recipient, body in items:
+            seq = last.get(recipient, 0) + 1
+            last[recipient] = seq
+            full = {**body, "seq": seq}
+            text = dumps(full)
+            rows.append((recipient, seq, self.now, text))
+            self.outbox.append(Outgoing(recipient, seq, full, text))
+        await self.executemany(
+            "INSERT INTO recipients (recipient, last_seq) VALUES (?, ?)"
+            " ON CONFLICT (recipient) DO UPDATE SET last_seq = excluded.last_seq",
+            [(r, last[r]) for r in recipients],
+        )
+        await self.executemany(
+            "INSERT INTO messages (recipient, seq, at, body) VALUES (?, ?, ?, ?)", rows
+        )
+
+    async def event_many(
+        self, type_: str, market_id: str | None, actor: str | None,
+        items: Sequence[tuple[str, str, dict[str, Any]]],
+    ) -> None:
+        """Many events of one type: ``(event_id, subject, payload)`` each."""
+        await self.executemany(
+            "INSERT OR IGNORE INTO events (id, at, market_id, type, actor, subject, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(eid, self.now, market_id, type_, actor, subject, dumps(payload))
+             for eid, subject, payload in items],
+        )
+
+
+class Ledger:
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._writer = writer
+        self._reader = reader
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Ledger:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        await _migrate(writer)
+        reader = await _connect(path)
+        return cls(writer, reader)
+
+    async def aclose(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    @asynccontextmanager
+    async def transaction(self, now: float | None = None) -> AsyncIterator[Tx]:
+        async with self._lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._writer, time.time() if now is None else now)
+            try:
+                yield tx
+                await self._writer.execute("COMMIT")
+            except BaseException:
+                # Also when COMMIT itself fails (disk full, a deferred constraint): otherwise
+                # the connection stays inside the transaction and every later write fails.
+                if self._writer.in_transaction:
+                    await self._writer.execute("ROLLBACK")
+                raise
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self._reader.execute(sql, params) as cur:
+            row: Row | None = await cur.fetchone()
+            return row
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._reader.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def last_seq(self, recipient: str) -> int:
+        row = await self.one("SELECT last_seq FROM recipients WHERE recipient = ?", (recipient,))
+        return int(row[0]) if row else 0
+
+    async def messages_after(
+        self, recipient: str, after: int, limit: int = 1000
+    ) -> list[dict[str, Any]] | None:
+        """Messages with seq > ``after`` in order; ``None`` when some were pruned (snapshot).
+
+        One statement, so the history and the last seq are read from one snapshot even while
+        another process commits.
+        """
+        rows = await self.all(
+            "SELECT r.last_seq, m.seq, m.body FROM recipients r LEFT JOIN messages m"
+            " ON m.recipient = r.recipient AND m.seq > ? WHERE r.recipient = ?"
+            " ORDER BY m.seq LIMIT ?",
+            (after, recipient, limit),
+        )
+        if not rows:
+            return []
+        last = int(rows[0]["last_seq"])
+        found = [r for r in rows if r["seq"] is not None]
+        if last > after and (not found or int(found[0]["seq"]) != after + 1):
+            return None
+        return [codec.loads(r["body"]) for r in found]
+
+    async def prune_messages(self, keep_per_recipient: int) -> int:
+        """Drop history older than the last ``keep_per_recipient`` messages of each recipient."""
+        async with self.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM messages WHERE EXISTS (SELECT 1 FROM recipients r"
+                " WHERE r.recipient = messages.recipient AND messages.seq <= r.last_seq - ?)",
+                (keep_per_recipient,),
+            )
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    await conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a commit is on disk before we acknowledge it (SPEC 4: durable before acknowledged).
+    await conn.execute("PRAGMA synchronous = FULL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA busy_timeout = 15000")
+    return conn
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        async with conn.execute("SELECT MAX(version) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row and row[0] is not None else 0
+        for number, script in enumerate(MIGRATIONS, start=1):
+            if number <= current:
+                continue
+            for statement in _statements(script):
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+        await conn.execute("COMMIT")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
