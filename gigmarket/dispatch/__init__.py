@@ -1,0 +1,1 @@
+"""The round loop per market: lease, snapshot, solve in a worker process, publish."""

@@ -1,0 +1,190 @@
+"""Claims (抢单): a job still unfilled ``claim_after_s`` after posting opens to any eligible
+worker, first come first served (SPEC 4).
+
+A claim is judged by the very rules a round uses (``core.matching.eligible_pairs`` over the
+worker's and the job's live records, with the round's exclusions, which hold blocks too), then
+passes the live store's atomic gate (``job_claim.lua``: accepted + pending < headcount), then the
+ledger re-checks under its write lock, where ``slots_within_headcount`` holds whatever the gate
+said. If the ledger refuses what the gate allowed, the market's pools are rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from gigmarket.core.errors import ConflictError, NotFoundError
+from gigmarket.core.market import Market
+from gigmarket.core.matching import REASONS, eligible_pairs
+from gigmarket.core.model import JobState, Role
+from gigmarket.services import offers as offer_service
+from gigmarket.services import views
+from gigmarket.services.auth import require
+from gigmarket.services.context import Context, Principal, tell_market, worker_recipient
+from gigmarket.services.live_pools import build_pools
+from gigmarket.services.live_records import rebuild_market
+from gigmarket.store.ledger import Row, new_id
+
+log = logging.getLogger("gigmarket.claims")
+
+
+def is_claimable(job: Row, market: Market, now: float) -> bool:
+    """Open, unfilled and posted at least ``claim_after_s`` ago (the boards' ``claimable``)."""
+    return bool(job["state"] == JobState.OPEN.value
+            and job["headcount"] - job["accepted"] - job["pending"] > 0
+            and now - job["created_at"] >= market.rules.claim_after_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether one worker may claim one job now, and if so how far it is."""
+
+    eligible: bool
+    reason: str | None = None
+    distance_km: float = 0.0
+    travel_minutes: float = 0.0
+
+
+async def _judge(ctx: Context, market: Market, worker_id: str,
+                 job_ids: list[str]) -> dict[str, Verdict]:
+    """Each job's verdict for this worker, by the round's own eligibility rules."""
+    now = ctx.clock()
+    snap = await ctx.live.claim_snapshot(market.id, worker_id, job_ids)
+    workers, jobs, exclusions = build_pools(snap, market.skills, now)
+    out = {j: Verdict(False, "job_full") for j in job_ids}
+    if len(workers) == 0:
+        return {j: Verdict(False, "not_available") for j in job_ids}
+    if len(jobs) == 0:
+        return out
+    cand, worker_reasons, _ = eligible_pairs(workers, jobs, market.rules, now, exclusions)
+    for k in range(len(cand)):
+        jid = jobs.ids[int(cand.job[k])]
+        out[jid] = Verdict(True, None, float(cand.distance_km[k]), float(cand.travel_minutes[k]))
+    # One worker: the reason the worker has no partner left is the reason for each job.
+    reason = worker_reasons.get(0, "not_eligible")
+    for jid in jobs.ids:
+        if not out[jid].eligible:
+            out[jid] = Verdict(False, reason)
+    return out
+
+
+async def _checked_in_worker(ctx: Context, principal: Principal, market_id: str) -> Row:
+    require(principal, Role.WORKER)
+    worker = await ctx.ledger.one("SELECT * FROM workers WHERE id = ?", (principal.user_id,))
+    assert worker is not None
+    if worker["market_id"] != market_id or worker["state"] == "offline":
+        raise ConflictError("check in at this market first", code="not_checked_in",
+                            field="market")
+    return worker
+
+
+async def claimable(ctx: Context, principal: Principal, market_id: str) -> dict[str, Any]:
+    """The claimable jobs this worker is eligible for, soonest first."""
+    market = ctx.market(market_id)
+    worker = await _checked_in_worker(ctx, principal, market_id)
+    now = ctx.clock()
+    rows = await ctx.ledger.all(
+        "SELECT * FROM jobs WHERE market_id = ? AND state = 'open' AND created_at <= ?"
+        " AND headcount - accepted - pending > 0 ORDER BY start_at LIMIT 200",
+        (market_id, now - market.rules.claim_after_s),
+    )
+    if not rows:
+        return {"market_id": market_id, "jobs": []}
+    verdicts = await _judge(ctx, market, worker["id"], [r["id"] for r in rows])
+    blocked = {r["employer_id"] for r in await ctx.ledger.all(
+        "SELECT employer_id FROM blocks WHERE worker_id = ?", (worker["id"],))}
+    employers = {e["id"]: e for e in await ctx.ledger.all(
+        f"SELECT * FROM employers WHERE id IN ({','.join('?' * len(rows))})",
+        [r["employer_id"] for r in rows])}
+    out = []
+    for r in rows:
+        v = verdicts[r["id"]]
+        if not v.eligible or r["employer_id"] in blocked:
+            continue
+        summary = views.job_summary(r, lambda t: ctx.iso(t, market_id),
+                                    distance_km=v.distance_km, travel_minutes=v.travel_minutes,
+                                    employer=employers[r["employer_id"]])
+        summary["open_slots"] = r["headcount"] - r["accepted"] - r["pending"]
+        out.append(summary)
+    return {"market_id": market_id, "jobs": out}
+
+
+async def claim(ctx: Context, principal: Principal, job_id: str) -> dict[str, Any]:
+    require(principal, Role.WORKER)
+    job = await ctx.ledger.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    if job is None or job["state"] == JobState.PENDING_REVIEW.value:
+        raise NotFoundError("no such job", field="job_id")
+    market = ctx.market(job["market_id"])
+    worker = await _checked_in_worker(ctx, principal, market.id)
+    if job["state"] != JobState.OPEN.value:
+        raise ConflictError(f"the job is {job['state']}", code=f"job_{job['state']}",
+                            field="job_id")
+    if ctx.clock() - job["created_at"] < market.rules.claim_after_s:
+        raise ConflictError("this job is not open to claims yet", code="not_claimable_yet",
+                            field="job_id")
+    if await ctx.ledger.one("SELECT 1 FROM blocks WHERE worker_id = ? AND employer_id = ?",
+                            (worker["id"], job["employer_id"])) is not None:
+        raise ConflictError("this job is not open to you", code="blocked", field="job_id")
+    verdict = (await _judge(ctx, market, worker["id"], [job_id]))[job_id]
+    if not verdict.eligible:
+        code = verdict.reason or "not_eligible"
+        raise ConflictError(REASONS.get(code, "you cannot claim this job"), code=code,
+                            field="job_id")
+    await ctx.live.claim_job(market.id, worker["id"], job_id)
+    try:
+        async with ctx.ledger.transaction(ctx.clock()) as tx:
+            fresh = await tx.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+            w = await tx.one("SELECT * FROM workers WHERE id = ?", (worker["id"],))
+            assert fresh is not None and w is not None
+            if fresh["state"] != JobState.OPEN.value:
+                raise ConflictError(f"the job is {fresh['state']}",
+                                    code=f"job_{fresh['state']}", field="job_id")
+            if w["state"] != "available" or w["market_id"] != market.id:
+                raise ConflictError("check in at this market first", code="not_checked_in",
+                                    field="market")
+            start = fresh["start_at"]
+            end = start + fresh["duration_hours"] * 3600
+            if await tx.one(
+                "SELECT 1 FROM assignments WHERE worker_id = ? AND (job_id = ? OR (state IN"
+                " ('accepted', 'checked_in') AND start_at < ? AND end_at > ?))",
+                (w["id"], job_id, end, start),
+            ) is not None:
+                raise ConflictError("you already have work at that time",
+                                    code="overlapping_assignment", field="job_id")
+            # The schema's slots_within_headcount refuses an overfill whatever the gate said.
+            await tx.execute(
+                "UPDATE jobs SET accepted = accepted + 1,"
+                " state = CASE WHEN accepted + 1 >= headcount THEN 'filled' ELSE state END,"
+                " filled_at = CASE WHEN accepted + 1 >= headcount THEN ? ELSE filled_at END,"
+                " updated_at = ? WHERE id = ?", (tx.now, tx.now, job_id),
+            )
+            assignment_id = new_id("as")
+            await tx.execute(
+                "INSERT INTO assignments (id, job_id, worker_id, offer_id, market_id, wage_fen,"
+                " wage_unit, start_at, end_at, travel_minutes, state, created_at, updated_at,"
+                " via) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 'claim')",
+                (assignment_id, job_id, w["id"], market.id, fresh["wage_fen"],
+                 fresh["wage_unit"], start, end, verdict.travel_minutes, tx.now, tx.now),
+            )
+            await tx.execute("UPDATE workers SET state = 'assigned', updated_at = ? WHERE id = ?",
+                             (tx.now, w["id"]))
+            await tx.event("job.claimed", market_id=market.id, actor=w["id"], subject=job_id,
+                           payload={"assignment_id": assignment_id, "worker_id": w["id"],
+                                    "wage_fen": fresh["wage_fen"]})
+            a_row = await tx.one("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
+            assert a_row is not None
+            view = await offer_service.assignment_view(ctx, a_row, tx)
+            await tx.message(worker_recipient(w["id"]), {"type": "assignment",
+                                                         "assignment": view})
+            await offer_service.tell_employer(ctx, tx, job_id)
+            await tell_market(ctx, tx, market.id, "job.claimed", job_id=job_id,
+                              title=fresh["title"],
+                              travel_minutes=round(verdict.travel_minutes, 1))
+    except BaseException:
+        log.warning("ledger refused the claim of %s by %s; rebuilding %s from the ledger",
+                    job_id, worker["id"], market.id)
+        await rebuild_market(ctx, market.id)
+        raise
+    await ctx.publish(tx)
+    return {"assignment": view}

@@ -1,0 +1,520 @@
+"""After the accept (SPEC 5): check-in at the site by QR, no-show, the worker's cancel,
+completion with hours and pay, the worker's pay confirmation, wage disputes, ratings both ways,
+reliability.
+
+Every step is one ledger transaction with its event, a message to the other side (the worker's
+``assignment``, the employer's ``job``) and an entry in the manager's feed; published after the
+commit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gigmarket.core import reliability as rel
+from gigmarket.core import validation as v
+from gigmarket.core.errors import ConflictError, NotFoundError, ValidationError
+from gigmarket.core.model import AssignmentState, JobState, OfferState, Role, check_transition
+from gigmarket.core.privacy import mask_name
+from gigmarket.services import offers as offer_service
+from gigmarket.services import site_code, views
+from gigmarket.services.auth import require, require_market
+from gigmarket.services.context import Context, Principal, tell_market, worker_recipient
+from gigmarket.services.live_records import job_record, worker_record
+from gigmarket.store.ledger import Row, Tx, new_id
+
+_A = AssignmentState
+
+#: Assignment states in which the work is over, one way or another.
+SETTLED = frozenset({_A.COMPLETED, _A.PAID, _A.DISPUTED, _A.NO_SHOW, _A.CANCELLED})
+
+
+async def _assignment(ctx: Context, principal: Principal, assignment_id: str) -> tuple[Row, Row]:
+    """The assignment and its job, if the caller is its worker, its employer or its manager."""
+    a = await ctx.ledger.one("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
+    job = None if a is None else await ctx.ledger.one("SELECT * FROM jobs WHERE id = ?",
+                                                      (a["job_id"],))
+    if a is None or job is None:
+        raise NotFoundError("no such assignment", field="assignment_id")
+    if principal.role is Role.MANAGER:
+        require_market(principal, a["market_id"])
+    elif not ((principal.role is Role.WORKER and a["worker_id"] == principal.user_id)
+              or (principal.role is Role.EMPLOYER and job["employer_id"] == principal.user_id)):
+        # Another's assignment is reported as missing: its existence is not theirs to learn.
+        raise NotFoundError("no such assignment", field="assignment_id")
+    return a, job
+
+
+async def _move(tx: Tx, a: Row, target: AssignmentState, **columns: Any) -> Row:
+    """Re-check the transition under the write lock, then apply it with ``columns``."""
+    fresh = await tx.one("SELECT * FROM assignments WHERE id = ?", (a["id"],))
+    assert fresh is not None
+    check_transition(AssignmentState(fresh["state"]), target, what="assignment")
+    sets = ", ".join(f"{k} = ?" for k in columns)
+    await tx.execute(
+        f"UPDATE assignments SET state = ?, updated_at = ?{', ' + sets if sets else ''}"
+        " WHERE id = ?", (target.value, tx.now, *columns.values(), a["id"]),
+    )
+    out = await tx.one("SELECT * FROM assignments WHERE id = ?", (a["id"],))
+    assert out is not None
+    return out
+
+
+async def _tell_both(ctx: Context, tx: Tx, a: Row, type_: str, **feed: Any) -> dict[str, Any]:
+    """The worker's ``assignment``, the employer's ``job`` and the manager's feed entry."""
+    view = await offer_service.assignment_view(ctx, a, tx)
+    await tx.message(worker_recipient(a["worker_id"]), {"type": "assignment", "assignment": view})
+    await offer_service.tell_employer(ctx, tx, a["job_id"])
+    await tell_market(ctx, tx, a["market_id"], type_, assignment_id=a["id"],
+                      job_id=a["job_id"], **feed)
+    return view
+
+
+async def _settle_job(tx: Tx, job_id: str) -> None:
+    """The job is completed once every assignment that went ahead is completed or paid."""
+    rows = await tx.all("SELECT state FROM assignments WHERE job_id = ?", (job_id,))
+    states = [AssignmentState(r["state"]) for r in rows]
+    worked = [s for s in states if s not in (_A.NO_SHOW, _A.CANCELLED)]
+    job = await tx.one("SELECT state FROM jobs WHERE id = ?", (job_id,))
+    assert job is not None
+    if (worked and all(s in (_A.COMPLETED, _A.PAID, _A.DISPUTED) for s in worked)
+            and job["state"] in (JobState.IN_PROGRESS.value, JobState.FILLED.value)):
+        await tx.execute("UPDATE jobs SET state = 'completed', updated_at = ? WHERE id = ?",
+                         (tx.now, job_id))
+
+
+async def recompute_worker(tx: Tx, worker_id: str) -> float:
+    w = await tx.one("SELECT kept, no_shows, late_cancels FROM workers WHERE id = ?",
+                     (worker_id,))
+    assert w is not None
+    value = rel.worker_reliability(rel.WorkerRecord(w["kept"], w["no_shows"], w["late_cancels"]))
+    await tx.execute("UPDATE workers SET reliability = ?, updated_at = ? WHERE id = ?",
+                     (value, tx.now, worker_id))
+    return value
+
+
+async def recompute_employer(tx: Tx, employer_id: str) -> float:
+    e = await tx.one("SELECT kept, no_shows, late_cancels, disputes, upheld_reports"
+                     " FROM employers WHERE id = ?", (employer_id,))
+    assert e is not None
+    value = rel.employer_reliability(rel.EmployerRecord(
+        e["kept"], e["no_shows"], e["late_cancels"], e["disputes"], e["upheld_reports"]))
+    await tx.execute("UPDATE employers SET reliability = ?, updated_at = ? WHERE id = ?",
+                     (value, tx.now, employer_id))
+    return value
+
+
+async def refresh_worker(ctx: Context, worker_id: str) -> None:
+    """A waiting worker's live record after their rating or reliability changed."""
+    row = await ctx.ledger.one("SELECT * FROM workers WHERE id = ?", (worker_id,))
+    if row is None or not row["market_id"] or row["state"] not in ("available", "offered"):
+        return
+    state = await ctx.live.worker_state(row["market_id"], worker_id)
+    if state is None:
+        return
+    record = await worker_record(ctx.ledger, ctx, row, ctx.clock())
+    await ctx.live.put_worker(row["market_id"], worker_id, record, state)
+
+
+async def refresh_employer_jobs(ctx: Context, employer_id: str) -> None:
+    """The employer's open jobs' live records after its rating changed (offers show it)."""
+    employer = await ctx.ledger.one("SELECT * FROM employers WHERE id = ?", (employer_id,))
+    assert employer is not None
+    for job in await ctx.ledger.all(
+        "SELECT * FROM jobs WHERE employer_id = ? AND state = 'open'", (employer_id,)
+    ):
+        await ctx.live.put_job(job["market_id"], job["id"],
+                               job_record(job, employer, ctx.settings.skills),
+                               job["headcount"], job["accepted"], job["pending"])
+
+
+# -- the site -----------------------------------------------------------------------------------
+
+def job_code(ctx: Context, job: Row) -> str:
+    """The site's code for a job (the worker scans it on arrival); valid until the job ends."""
+    end = job["start_at"] + job["duration_hours"] * 3600 + offer_service.CODE_GRACE_S
+    return site_code.sign(job["id"], end, ctx.settings.secret_key)
+
+
+async def site(ctx: Context, principal: Principal, job_id: str) -> dict[str, Any]:
+    require(principal, Role.EMPLOYER)
+    job = await ctx.ledger.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    if job is None or job["employer_id"] != principal.user_id:
+        raise NotFoundError("no such job", field="job_id")
+    code = job_code(ctx, job)
+    expires = float(code.split(".")[2])
+    return {"job_id": job_id, "code": code, "qr_svg": site_code.svg(code),
+            "expires_at": ctx.iso(expires, job["market_id"])}
+
+
+async def checkin(ctx: Context, principal: Principal, assignment_id: str,
+                  body: object) -> dict[str, Any]:
+    """The employer scans the worker's slip, or the worker scans the site's code."""
+    require(principal, Role.EMPLOYER, Role.WORKER)
+    fields = v.exact_fields(body, required={"code"}, optional=set())
+    code = v.text(fields["code"], "code", max_len=200)
+    a, job = await _assignment(ctx, principal, assignment_id)
+    key = ctx.settings.secret_key
+    now = ctx.clock()
+    # The employer must hold the worker's own code, the worker the site's: each proves the
+    # other was there.
+    expected = a["id"] if principal.role is Role.EMPLOYER else job["id"]
+    if site_code.verify(code, key, now) != expected:
+        raise ValidationError("this code is not valid for this assignment (or has expired)",
+                              code="bad_code", field="code")
+    async with ctx.ledger.transaction(now) as tx:
+        if await tx.one("SELECT 1 FROM used_codes WHERE code = ? AND assignment_id = ?",
+                        (code, a["id"])) is not None:
+            raise ConflictError("this code was already used", code="code_used", field="code")
+        await tx.execute("INSERT INTO used_codes (code, assignment_id, at) VALUES (?, ?, ?)",
+                         (code, a["id"], tx.now))
+        row = await _move(tx, a, _A.CHECKED_IN, checked_in_at=tx.now)
+        fresh_job = await tx.one("SELECT state FROM jobs WHERE id = ?", (job["id"],))
+        assert fresh_job is not None
+        leaves_dispatch = fresh_job["state"] == JobState.OPEN.value
+        if fresh_job["state"] in (JobState.OPEN.value, JobState.FILLED.value):
+            await tx.execute("UPDATE jobs SET state = 'in_progress', updated_at = ? WHERE id = ?",
+                             (tx.now, job["id"]))
+        await tx.event("assignment.checked_in", market_id=a["market_id"],
+                       actor=principal.user_id, subject=a["id"],
+                       event_id=f"assignment:{a['id']}:checked_in",
+                       payload={"job_id": job["id"], "by": principal.role.value})
+        view = await _tell_both(ctx, tx, row, "assignment.checked_in", by=principal.role.value)
+    await ctx.publish(tx)
+    if leaves_dispatch:
+        await _stop_recruiting(ctx, job)
+    return {"assignment": view}
+
+
+async def _stop_recruiting(ctx: Context, job: Row) -> None:
+    """Work has begun: no new offer fits, and the pending ones are withdrawn."""
+    await ctx.live.close_job(job["market_id"], job["id"])
+    for o in await ctx.ledger.all("SELECT id FROM offers WHERE job_id = ? AND state = 'pending'",
+                                  (job["id"],)):
+        try:
+            await offer_service.close(ctx, o["id"], OfferState.WITHDRAWN,
+                                      reason_detail="work_begun")
+        except (ConflictError, NotFoundError):
+            continue  # answered meanwhile
+
+
+async def no_show(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
+    require(principal, Role.EMPLOYER)
+    a, job = await _assignment(ctx, principal, assignment_id)
+    rules = ctx.market(a["market_id"]).rules
+    now = ctx.clock()
+    if now < a["start_at"] + rules.no_show_grace_minutes * 60:
+        raise ConflictError(f"a worker can be marked absent {rules.no_show_grace_minutes:g}"
+                            " minutes after the start", code="too_early",
+                            field="assignment_id")
+    async with ctx.ledger.transaction(now) as tx:
+        row = await _move(tx, a, _A.NO_SHOW)
+        await tx.execute("UPDATE workers SET no_shows = no_shows + 1 WHERE id = ?",
+                         (a["worker_id"],))
+        value = await recompute_worker(tx, a["worker_id"])
+        await _settle_job(tx, job["id"])
+        await tx.event("assignment.no_show", market_id=a["market_id"], actor=principal.user_id,
+                       subject=a["id"], event_id=f"assignment:{a['id']}:no_show",
+                       payload={"job_id": job["id"], "worker_id": a["worker_id"],
+                                "reliability": round(value, 4)})
+        view = await _tell_both(ctx, tx, row, "assignment.no_show")
+    await ctx.publish(tx)
+    await refresh_worker(ctx, a["worker_id"])
+    return {"assignment": view}
+
+
+async def cancel(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
+    """The worker calls off accepted work before checking in (issue 5, slice 6).
+
+    The slot reopens and is re-offered at once, never to them again; within
+    ``late_cancel_hours`` of the start it counts as a late cancel against their reliability.
+    """
+    require(principal, Role.WORKER)
+    a, job = await _assignment(ctx, principal, assignment_id)
+    _only_before_checkin(a)
+    market_id = a["market_id"]
+    rules = ctx.market(market_id).rules
+    # Before the slot is free: no round may offer this worker the job they just gave up.
+    await ctx.live.exclude_pairs(market_id, [(a["worker_id"], job["id"])])
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        fresh = await tx.one("SELECT * FROM assignments WHERE id = ?", (a["id"],))
+        assert fresh is not None
+        _only_before_checkin(fresh)
+        row = await _move(tx, fresh, _A.CANCELLED)
+        await tx.execute(
+            "UPDATE jobs SET accepted = accepted - 1,"
+            " filled_at = CASE WHEN state = 'filled' THEN NULL ELSE filled_at END,"
+            " state = CASE WHEN state = 'filled' THEN 'open' ELSE state END,"
+            " updated_at = ? WHERE id = ?", (tx.now, job["id"]),
+        )
+        w = await tx.one("SELECT * FROM workers WHERE id = ?", (a["worker_id"],))
+        assert w is not None
+        back_to_pool = w["state"] == "assigned" and w["market_id"] == market_id
+        if back_to_pool:
+            await tx.execute("UPDATE workers SET state = 'available', updated_at = ?"
+                             " WHERE id = ?", (tx.now, w["id"]))
+        late = rel.is_late(tx.now, a["start_at"], rules.late_cancel_hours)
+        reliability = w["reliability"]
+        if late:
+            await tx.execute("UPDATE workers SET late_cancels = late_cancels + 1 WHERE id = ?",
+                             (w["id"],))
+            reliability = await recompute_worker(tx, w["id"])
+        await tx.event("assignment.cancelled", market_id=market_id, actor=principal.user_id,
+                       subject=a["id"], event_id=f"assignment:{a['id']}:cancelled",
+                       payload={"job_id": job["id"], "worker_id": w["id"], "by": "worker",
+                                "late": late, "reliability": round(reliability, 4)})
+        view = await _tell_both(ctx, tx, row, "assignment.cancelled", by="worker", late=late)
+        job_after = await tx.one("SELECT * FROM jobs WHERE id = ?", (job["id"],))
+        employer = await tx.one("SELECT * FROM employers WHERE id = ?", (job["employer_id"],))
+        assert job_after is not None and employer is not None
+        # An in-progress job stopped recruiting when work began; only an open one reopens.
+        reopens = job_after["state"] == JobState.OPEN.value
+        w_after = await tx.one("SELECT * FROM workers WHERE id = ?", (w["id"],))
+        assert w_after is not None
+        record = await worker_record(tx, ctx, w_after, tx.now) if back_to_pool else None
+        tx.kicks.add(market_id)
+    if reopens:
+        await ctx.live.release_slot(market_id, job["id"],
+                                    job_record(job_after, employer, ctx.settings.skills),
+                                    job_after["headcount"], job_after["accepted"],
+                                    job_after["pending"])
+    if record is not None:
+        await ctx.live.put_worker(market_id, w["id"], record)
+    else:
+        # Waiting elsewhere in the pool already: their busy hours and reliability changed.
+        await refresh_worker(ctx, w["id"])
+    await ctx.publish(tx)
+    return {"assignment": view}
+
+
+def _only_before_checkin(a: Row) -> None:
+    if a["state"] != _A.ACCEPTED.value:
+        raise ConflictError(f"the assignment is {a['state']}; only accepted work not yet begun"
+                            " can be called off", code=f"assignment_{a['state']}",
+                            field="assignment_id")
+
+
+def _hours(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError("hours must be a number", code="bad_type", field="hours")
+    if not 0 < value <= 24:
+        raise ValidationError("hours must be more than 0 and at most 24", code="out_of_range",
+                              field="hours")
+    return float(value)
+
+
+async def complete(ctx: Context, principal: Principal, assignment_id: str,
+                   body: object) -> dict[str, Any]:
+    require(principal, Role.EMPLOYER)
+    fields = v.exact_fields(body, required={"hours", "pay"}, optional=set())
+    hours = _hours(fields["hours"])
+    pay = v.money(fields["pay"], "pay")
+    a, job = await _assignment(ctx, principal, assignment_id)
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        row = await _move(tx, a, _A.COMPLETED, completed_at=tx.now, hours=hours,
+                          pay_fen=pay.fen, pay_unit=pay.unit.value)
+        await tx.execute("UPDATE workers SET kept = kept + 1 WHERE id = ?", (a["worker_id"],))
+        await tx.execute("UPDATE employers SET kept = kept + 1 WHERE id = ?",
+                         (job["employer_id"],))
+        await recompute_worker(tx, a["worker_id"])
+        await recompute_employer(tx, job["employer_id"])
+        await _settle_job(tx, job["id"])
+        await tx.event("assignment.completed", market_id=a["market_id"],
+                       actor=principal.user_id, subject=a["id"],
+                       event_id=f"assignment:{a['id']}:completed",
+                       payload={"job_id": job["id"], "hours": hours, "pay_fen": pay.fen,
+                                "pay_unit": pay.unit.value})
+        view = await _tell_both(ctx, tx, row, "assignment.completed", hours=hours,
+                                pay=pay.as_json())
+    await ctx.publish(tx)
+    return {"assignment": view}
+
+
+async def paid(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
+    """The worker confirms the pay arrived; an open dispute over it closes as paid."""
+    require(principal, Role.WORKER)
+    a, job = await _assignment(ctx, principal, assignment_id)
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        row = await _move(tx, a, _A.PAID, paid_at=tx.now)
+        await tx.execute(
+            "UPDATE disputes SET state = 'resolved', outcome = 'paid', note = 'worker confirmed"
+            " pay', resolved_by = ?, resolved_at = ? WHERE assignment_id = ? AND state = 'open'",
+            (principal.user_id, tx.now, a["id"]),
+        )
+        await _settle_job(tx, job["id"])
+        await tx.event("assignment.paid", market_id=a["market_id"], actor=principal.user_id,
+                       subject=a["id"], event_id=f"assignment:{a['id']}:paid",
+                       payload={"job_id": job["id"], "pay_fen": a["pay_fen"]})
+        view = await _tell_both(ctx, tx, row, "assignment.paid")
+    await ctx.publish(tx)
+    return {"assignment": view}
+
+
+# -- wage disputes --------------------------------------------------------------------------------
+
+async def open_overdue_disputes(ctx: Context, market_id: str) -> int:
+    """Completions left unconfirmed past ``pay_confirm_hours`` become disputes (the sweep)."""
+    rules = ctx.market(market_id).rules
+    now = ctx.clock()
+    due = await ctx.ledger.all(
+        "SELECT * FROM assignments WHERE market_id = ? AND state = 'completed'"
+        " AND completed_at <= ? LIMIT 100", (market_id, now - rules.pay_confirm_hours * 3600),
+    )
+    opened = 0
+    for a in due:
+        async with ctx.ledger.transaction(ctx.clock()) as tx:
+            fresh = await tx.one("SELECT state FROM assignments WHERE id = ?", (a["id"],))
+            if fresh is None or fresh["state"] != _A.COMPLETED.value:
+                continue  # confirmed meanwhile
+            row = await _move(tx, a, _A.DISPUTED)
+            dispute_id = new_id("d")
+            await tx.execute("INSERT INTO disputes (id, assignment_id, market_id, opened_at,"
+                             " state) VALUES (?, ?, ?, ?, 'open')",
+                             (dispute_id, a["id"], market_id, tx.now))
+            await tx.event("dispute.opened", market_id=market_id, actor="system",
+                           subject=dispute_id, event_id=f"assignment:{a['id']}:disputed",
+                           payload={"assignment_id": a["id"], "job_id": a["job_id"],
+                                    "pay_fen": a["pay_fen"]})
+            await _tell_both(ctx, tx, row, "dispute.opened", dispute_id=dispute_id)
+        await ctx.publish(tx)
+        opened += 1
+    return opened
+
+
+def _dispute_view(ctx: Context, r: Row) -> dict[str, Any]:
+    m = r["market_id"]
+    return {
+        "id": r["id"], "state": r["state"], "outcome": r["outcome"], "note": r["note"],
+        "opened_at": ctx.iso(r["opened_at"], m), "resolved_at": ctx.iso(r["resolved_at"], m),
+        "assignment_id": r["assignment_id"], "job_id": r["job_id"], "title": r["title"],
+        "worker": mask_name(r["worker_name"] or ""), "employer": r["org_name"],
+        "employer_id": r["employer_id"], "hours": r["hours"],
+        "pay": views.money(r["pay_fen"], r["pay_unit"]),
+        "completed_at": ctx.iso(r["completed_at"], m),
+    }
+
+
+_DISPUTE_SQL = (
+    "SELECT d.*, a.job_id, a.hours, a.pay_fen, a.pay_unit, a.completed_at, j.title,"
+    " j.employer_id, w.name AS worker_name, e.org_name FROM disputes d"
+    " JOIN assignments a ON a.id = d.assignment_id JOIN jobs j ON j.id = a.job_id"
+    " JOIN workers w ON w.id = a.worker_id JOIN employers e ON e.id = j.employer_id"
+)
+
+
+async def disputes(ctx: Context, principal: Principal, market_id: str) -> dict[str, Any]:
+    require_market(principal, market_id)
+    rows = await ctx.ledger.all(f"{_DISPUTE_SQL} WHERE d.market_id = ? AND d.state = 'open'"
+                                " ORDER BY d.opened_at LIMIT 500", (market_id,))
+    return {"market_id": market_id, "disputes": [_dispute_view(ctx, r) for r in rows]}
+
+
+async def resolve_dispute(ctx: Context, principal: Principal, dispute_id: str,
+                          body: object) -> dict[str, Any]:
+    require(principal, Role.MANAGER)
+    fields = v.exact_fields(body, required={"note", "outcome"}, optional=set())
+    note = v.text(fields["note"], "note", max_len=500, multiline=True)
+    outcome = fields["outcome"]
+    if outcome not in ("paid", "unpaid"):
+        raise ValidationError("outcome must be paid or unpaid", code="bad_value",
+                              field="outcome")
+    d = await ctx.ledger.one(f"{_DISPUTE_SQL} WHERE d.id = ?", (dispute_id,))
+    if d is None:
+        raise NotFoundError("no such dispute", field="dispute_id")
+    require_market(principal, d["market_id"])
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        fresh = await tx.one("SELECT state FROM disputes WHERE id = ?", (dispute_id,))
+        assert fresh is not None
+        if fresh["state"] != "open":
+            raise ConflictError("the dispute is already resolved", code="dispute_resolved",
+                                field="dispute_id")
+        await tx.execute("UPDATE disputes SET state = 'resolved', outcome = ?, note = ?,"
+                         " resolved_by = ?, resolved_at = ? WHERE id = ?",
+                         (outcome, note, principal.user_id, tx.now, dispute_id))
+        a = await tx.one("SELECT * FROM assignments WHERE id = ?", (d["assignment_id"],))
+        assert a is not None
+        if outcome == "paid":
+            a = await _move(tx, a, _A.PAID, paid_at=tx.now)
+        else:
+            # Unpaid wages found: the employer's record carries it (根治欠薪).
+            await tx.execute("UPDATE employers SET disputes = disputes + 1 WHERE id = ?",
+                             (d["employer_id"],))
+            await recompute_employer(tx, d["employer_id"])
+        await _settle_job(tx, d["job_id"])
+        await tx.event("dispute.resolved", market_id=d["market_id"], actor=principal.user_id,
+                       subject=dispute_id, event_id=f"dispute:{dispute_id}:resolved",
+                       payload={"outcome": outcome, "note": note,
+                                "assignment_id": d["assignment_id"]})
+        await _tell_both(ctx, tx, a, "dispute.resolved", dispute_id=dispute_id, outcome=outcome)
+    await ctx.publish(tx)
+    out = await ctx.ledger.one(f"{_DISPUTE_SQL} WHERE d.id = ?", (dispute_id,))
+    assert out is not None
+    return _dispute_view(ctx, out)
+
+
+# -- ratings both ways ----------------------------------------------------------------------------
+
+#: What each side may rate after: the worker once the work is done, the employer also after a
+#: no-show (the record of one is the point).
+_RATEABLE = {
+    Role.WORKER: frozenset({_A.COMPLETED, _A.PAID, _A.DISPUTED}),
+    Role.EMPLOYER: frozenset({_A.COMPLETED, _A.PAID, _A.DISPUTED, _A.NO_SHOW}),
+}
+
+
+def _tags(value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError("tags must be a list of strings", code="bad_type", field="tags")
+    if len(value) > rel.MAX_TAGS:
+        raise ValidationError(f"at most {rel.MAX_TAGS} tags", code="too_many", field="tags")
+    return rel.distinct_tags([v.text(t, f"tags[{i}]", max_len=20) for i, t in enumerate(value)])
+
+
+async def rate(ctx: Context, principal: Principal, assignment_id: str,
+               body: object) -> dict[str, Any]:
+    require(principal, Role.WORKER, Role.EMPLOYER)
+    fields = v.exact_fields(body, required={"stars"}, optional={"tags"})
+    stars = rel.check_stars(fields["stars"])
+    if stars is None:
+        raise ValidationError("stars must be a whole number from 1 to 5", code="out_of_range",
+                              field="stars")
+    tags = _tags(fields.get("tags"))
+    a, job = await _assignment(ctx, principal, assignment_id)
+    if AssignmentState(a["state"]) not in _RATEABLE[principal.role]:
+        raise ConflictError(f"the assignment is {a['state']}; rate it after the work",
+                            code=f"assignment_{a['state']}", field="assignment_id")
+    by_worker = principal.role is Role.WORKER
+    ratee = job["employer_id"] if by_worker else a["worker_id"]
+    table = "employers" if by_worker else "workers"
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        if await tx.one("SELECT 1 FROM ratings WHERE assignment_id = ? AND by_role = ?",
+                        (a["id"], principal.role.value)) is not None:
+            raise ConflictError("you have already rated this assignment", code="already_rated",
+                                field="assignment_id")
+        await tx.execute(
+            "INSERT INTO ratings (assignment_id, by_role, rater_id, ratee_id, stars, tags, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (a["id"], principal.role.value, principal.user_id, ratee, stars, json.dumps(tags),
+             tx.now),
+        )
+        await tx.execute(f"UPDATE {table} SET rating_sum = rating_sum + ?,"
+                         " rating_count = rating_count + 1, updated_at = ? WHERE id = ?",
+                         (stars, tx.now, ratee))
+        r = await tx.one(f"SELECT rating_sum, rating_count FROM {table} WHERE id = ?", (ratee,))
+        assert r is not None
+        await tx.event("rating.given", market_id=a["market_id"], actor=principal.user_id,
+                       subject=a["id"], event_id=f"assignment:{a['id']}:rated:{principal.role}",
+                       payload={"by": principal.role.value, "ratee": ratee, "stars": stars,
+                                "tags": tags})
+        await _tell_both(ctx, tx, a, "rating.given", by=principal.role.value, stars=stars)
+    await ctx.publish(tx)
+    if by_worker:
+        await refresh_employer_jobs(ctx, ratee)
+    else:
+        await refresh_worker(ctx, ratee)
+    return {"assignment_id": a["id"], "by": principal.role.value, "stars": stars, "tags": tags,
+            "rating": views.rating(r["rating_sum"], r["rating_count"])}
+

@@ -1,0 +1,141 @@
+"""The live records dispatch reads, built from ledger rows; and rebuilding a market's pools.
+
+One function per record kind, used by check-in, posting, approval and the rebuild alike, so the
+pools rebuilt after a Redis loss are exactly the pools the running server would have had.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gigmarket.core.market import Skill
+from gigmarket.core.model import Money, WageUnit, hourly_fen
+from gigmarket.services.context import Context
+from gigmarket.store.ledger import Row, Tx
+
+#: Assignment states that occupy the worker's time.
+BUSY_STATES = ("accepted", "checked_in")
+#: Assignment states that count as work given (for fairness).
+EARNING_STATES = ("accepted", "checked_in", "completed", "paid", "disputed")
+
+
+def agreed_pay_fen(wage_fen: int, unit: str, start_at: float, end_at: float) -> float:
+    """What an assignment pays, for the fairness term; piece work counts as nothing known."""
+    if unit == WageUnit.HOUR.value:
+        return wage_fen * (end_at - start_at) / 3600
+    if unit == WageUnit.DAY.value:
+        return float(wage_fen)
+    return 0.0
+
+
+async def worker_record(
+    q: Tx | Any, ctx: Context, row: Row, now: float
+) -> dict[str, Any]:
+    """The live record of a checked-in worker (``q`` is a Tx or the Ledger: both read)."""
+    market_id = row["market_id"]
+    day_start = ctx.day_start(market_id, now)
+    assignments = await q.all(
+        "SELECT state, wage_fen, wage_unit, start_at, end_at, created_at FROM assignments"
+        " WHERE worker_id = ? AND (end_at > ? OR created_at >= ?)",
+        (row["id"], now, day_start),
+    )
+    busy = [[a["start_at"], a["end_at"]] for a in assignments
+            if a["state"] in BUSY_STATES and a["end_at"] > now]
+    earned = sum(
+        agreed_pay_fen(a["wage_fen"], a["wage_unit"], a["start_at"], a["end_at"])
+        for a in assignments if a["state"] in EARNING_STATES and a["created_at"] >= day_start
+    )
+    min_hourly = 0.0
+    if row["min_wage_fen"] is not None:
+        h = hourly_fen(Money(row["min_wage_fen"], WageUnit(row["min_wage_unit"])))
+        # A piece-rate minimum cannot be compared with hourly pay: no filter from it.
+        min_hourly = h or 0.0
+    rating = row["rating_sum"] / row["rating_count"] if row["rating_count"] else 3.0
+    return {
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "skills": json.loads(row["skills"]),
+        "certs": json.loads(row["certs"]),
+        "min_hourly_fen": min_hourly,
+        "available_until": row["available_until"],
+        "waiting_since": row["checked_in_at"],
+        "key_group": row["key_group"] is not None,
+        "rating": rating,
+        "reliability": row["reliability"],
+        "earned_today_fen": earned,
+        "busy": busy,
+        "name": row["name"],
+    }
+
+
+def job_record(job: Row, employer: Row, skills: dict[str, Skill]) -> dict[str, Any]:
+    """The live record of an open job, with what an offer message shows."""
+    codes = json.loads(job["skills"])
+    end_at = job["start_at"] + job["duration_hours"] * 3600
+    hourly = hourly_fen(Money(job["wage_fen"], WageUnit(job["wage_unit"])), job["duration_hours"])
+    e_rating = (employer["rating_sum"] / employer["rating_count"]
+                if employer["rating_count"] else 3.0)
+    return {
+        "employer_id": job["employer_id"],
+        "lat": job["lat"],
+        "lon": job["lon"],
+        "skills": codes,
+        "certs_required": [c for c in codes if skills[c].certificate_required],
+        "hourly_fen": hourly,
+        "start_at": job["start_at"],
+        "end_at": end_at,
+        "posted_at": job["created_at"],
+        "employer_rating": e_rating,
+    }
+
+
+async def rebuild_market(ctx: Context, market_id: str) -> dict[str, int]:
+    """Replace a market's live pools with what the ledger says (SPEC 8)."""
+    ledger = ctx.ledger
+    now = ctx.clock()
+    workers: dict[str, tuple[dict[str, Any], str]] = {}
+    for row in await ledger.all(
+        "SELECT * FROM workers WHERE market_id = ? AND state IN ('available', 'offered',"
+        " 'assigned')", (market_id,)
+    ):
+        workers[row["id"]] = (await worker_record(ledger, ctx, row, now), row["state"])
+    jobs: dict[str, tuple[dict[str, Any], int, int, int]] = {}
+    for row in await ledger.all(
+        "SELECT j.*, e.rating_sum AS e_rating_sum, e.rating_count AS e_rating_count"
+        " FROM jobs j JOIN employers e ON e.id = j.employer_id"
+        " WHERE j.market_id = ? AND j.state = 'open'", (market_id,)
+    ):
+        employer = {"rating_sum": row["e_rating_sum"], "rating_count": row["e_rating_count"]}
+        record = job_record(row, employer, ctx.settings.skills)  # type: ignore[arg-type]
+        jobs[row["id"]] = (record, row["headcount"], row["accepted"], row["pending"])
+    pending = [
+        (r["id"], r["worker_id"], r["job_id"], int(r["expires_at"] * 1000))
+        for r in await ledger.all(
+            "SELECT id, worker_id, job_id, expires_at FROM offers"
+            " WHERE market_id = ? AND state = 'pending'", (market_id,)
+        )
+    ]
+    pairs = [
+        (r["worker_id"], r["job_id"])
+        for r in await ledger.all(
+            "SELECT worker_id, job_id FROM offers WHERE market_id = ?", (market_id,)
+        )
+    ]
+    pairs += [
+        (r["worker_id"], r["job_id"])
+        for r in await ledger.all(
+            "SELECT worker_id, job_id FROM assignments WHERE market_id = ?", (market_id,)
+        )
+    ]
+    # Blocks (either side) exclude every job of the employer, as the round's exclusions.
+    pairs += [
+        (r["worker_id"], r["job_id"])
+        for r in await ledger.all(
+            "SELECT DISTINCT b.worker_id, j.id AS job_id FROM blocks b JOIN jobs j"
+            " ON j.employer_id = b.employer_id WHERE j.market_id = ? AND j.state = 'open'",
+            (market_id,),
+        )
+    ]
+    await ctx.live.rebuild(market_id, workers, jobs, pending, pairs)
+    return {"workers": len(workers), "jobs": len(jobs), "pending_offers": len(pending)}

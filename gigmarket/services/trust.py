@@ -1,0 +1,222 @@
+"""Keeping the market honest: workers' reports on postings (虚假招聘, 黑中介), the manager's
+review of them, suspending an employer, and blocks between a worker and an employer."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from gigmarket.core import validation as v
+from gigmarket.core.errors import ConflictError, NotFoundError, ValidationError
+from gigmarket.core.model import OfferState, Role
+from gigmarket.core.privacy import mask_name
+from gigmarket.services import lifecycle
+from gigmarket.services import offers as offer_service
+from gigmarket.services.auth import require, require_market
+from gigmarket.services.context import Context, Principal, tell_market
+from gigmarket.services.jobs import withdraw_job
+from gigmarket.store import keys
+from gigmarket.store.ledger import Row, new_id
+
+REPORT_REASONS = ("fake", "not_as_described", "unpaid")
+#: Jobs a suspension withdraws: everything not yet under way.
+WITHDRAWN_ON_SUSPENSION = ("pending_review", "open", "filled")
+
+
+# -- reports ----------------------------------------------------------------------------------
+
+async def report(ctx: Context, principal: Principal, job_id: str,
+                 body: object) -> dict[str, Any]:
+    """A worker who was offered or hired for a job reports it."""
+    require(principal, Role.WORKER)
+    fields = v.exact_fields(body, required={"reason"}, optional={"note"})
+    reason = fields["reason"]
+    if reason not in REPORT_REASONS:
+        raise ValidationError(f"reason must be one of {', '.join(REPORT_REASONS)}",
+                              code="bad_value", field="reason")
+    note = v.text(fields.get("note"), "note", max_len=500, required=False, multiline=True)
+    job = await ctx.ledger.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    met = job is not None and (
+        await ctx.ledger.one("SELECT 1 FROM offers WHERE job_id = ? AND worker_id = ?",
+                             (job_id, principal.user_id)) is not None
+        or await ctx.ledger.one("SELECT 1 FROM assignments WHERE job_id = ? AND worker_id = ?",
+                                (job_id, principal.user_id)) is not None)
+    if job is None or not met:
+        # Only who met the posting may report it: a rival cannot flood the queue.
+        raise NotFoundError("no such job among your offers and work", field="job_id")
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        if await tx.one("SELECT 1 FROM reports WHERE job_id = ? AND worker_id = ?",
+                        (job_id, principal.user_id)) is not None:
+            raise ConflictError("you have already reported this job", code="already_reported",
+                                field="job_id")
+        report_id = new_id("rp")
+        await tx.execute(
+            "INSERT INTO reports (id, job_id, worker_id, employer_id, market_id, reason, note,"
+            " at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+            (report_id, job_id, principal.user_id, job["employer_id"], job["market_id"],
+             reason, note, tx.now),
+        )
+        await tx.event("report.filed", market_id=job["market_id"], actor=principal.user_id,
+                       subject=report_id, payload={"job_id": job_id, "reason": reason})
+        await tell_market(ctx, tx, job["market_id"], "report.filed", report_id=report_id,
+                          job_id=job_id, title=job["title"], reason=reason)
+    await ctx.publish(tx)
+    return {"id": report_id, "job_id": job_id, "reason": reason, "note": note, "state": "open"}
+
+
+_REPORT_SQL = (
+    "SELECT r.*, j.title, j.state AS job_state, e.org_name, e.state AS employer_state,"
+    " w.name AS worker_name FROM reports r JOIN jobs j ON j.id = r.job_id"
+    " JOIN employers e ON e.id = r.employer_id JOIN workers w ON w.id = r.worker_id"
+)
+
+
+def _report_view(ctx: Context, r: Row) -> dict[str, Any]:
+    m = r["market_id"]
+    return {
+        "id": r["id"], "job_id": r["job_id"], "title": r["title"], "job_state": r["job_state"],
+        "employer_id": r["employer_id"], "employer": r["org_name"],
+        "employer_state": r["employer_state"], "worker": mask_name(r["worker_name"] or ""),
+        "reason": r["reason"], "note": r["note"], "at": ctx.iso(r["at"], m),
+        "state": r["state"], "upheld": None if r["upheld"] is None else bool(r["upheld"]),
+        "resolution_note": r["resolution_note"], "resolved_at": ctx.iso(r["resolved_at"], m),
+    }
+
+
+async def reports(ctx: Context, principal: Principal, market_id: str) -> dict[str, Any]:
+    require_market(principal, market_id)
+    rows = await ctx.ledger.all(f"{_REPORT_SQL} WHERE r.market_id = ? AND r.state = 'open'"
+                                " ORDER BY r.at LIMIT 500", (market_id,))
+    return {"market_id": market_id, "reports": [_report_view(ctx, r) for r in rows]}
+
+
+async def resolve_report(ctx: Context, principal: Principal, report_id: str,
+                         body: object) -> dict[str, Any]:
+    require(principal, Role.MANAGER)
+    fields = v.exact_fields(body, required={"upheld", "note"}, optional=set())
+    upheld = fields["upheld"]
+    if not isinstance(upheld, bool):
+        raise ValidationError("upheld must be true or false", code="bad_type", field="upheld")
+    note = v.text(fields["note"], "note", max_len=500, multiline=True)
+    row = await ctx.ledger.one(f"{_REPORT_SQL} WHERE r.id = ?", (report_id,))
+    if row is None:
+        raise NotFoundError("no such report", field="report_id")
+    require_market(principal, row["market_id"])
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        fresh = await tx.one("SELECT state FROM reports WHERE id = ?", (report_id,))
+        assert fresh is not None
+        if fresh["state"] != "open":
+            raise ConflictError("the report is already resolved", code="report_resolved",
+                                field="report_id")
+        await tx.execute("UPDATE reports SET state = 'resolved', upheld = ?,"
+                         " resolution_note = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
+                         (int(upheld), note, principal.user_id, tx.now, report_id))
+        if upheld:
+            await tx.execute("UPDATE employers SET upheld_reports = upheld_reports + 1"
+                             " WHERE id = ?", (row["employer_id"],))
+            await lifecycle.recompute_employer(tx, row["employer_id"])
+        await tx.event("report.resolved", market_id=row["market_id"], actor=principal.user_id,
+                       subject=report_id, event_id=f"report:{report_id}:resolved",
+                       payload={"upheld": upheld, "note": note,
+                                "employer_id": row["employer_id"]})
+        await tell_market(ctx, tx, row["market_id"], "report.resolved", report_id=report_id,
+                          upheld=upheld)
+    await ctx.publish(tx)
+    out = await ctx.ledger.one(f"{_REPORT_SQL} WHERE r.id = ?", (report_id,))
+    assert out is not None
+    return _report_view(ctx, out)
+
+
+# -- suspension -------------------------------------------------------------------------------
+
+async def suspend(ctx: Context, principal: Principal, employer_id: str,
+                  body: object | None = None) -> dict[str, Any]:
+    """Suspend an employer: it can no longer sign in or post; its jobs not yet under way are
+    withdrawn (pending offers close as ``withdrawn``, hired workers get ``job_cancelled``);
+    its sessions end and its sockets close at once."""
+    require(principal, Role.MANAGER)
+    fields = v.exact_fields(body if body is not None else {}, required=set(),
+                            optional={"note"})
+    note = v.text(fields.get("note"), "note", max_len=500, required=False, multiline=True)
+    employer = await ctx.ledger.one("SELECT * FROM employers WHERE id = ?", (employer_id,))
+    if employer is None:
+        raise NotFoundError("no such employer", field="employer_id")
+    if employer["state"] == "suspended":
+        raise ConflictError("the employer is already suspended", code="employer_suspended",
+                            field="employer_id")
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        await tx.execute("UPDATE employers SET state = 'suspended', updated_at = ? WHERE id = ?",
+                         (tx.now, employer_id))
+        await tx.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ?"
+                         " AND revoked_at IS NULL", (tx.now, employer_id))
+        await tx.event("employer.suspended", market_id=principal.markets[0],
+                       actor=principal.user_id, subject=employer_id,
+                       payload={"note": note})
+        await tell_market(ctx, tx, principal.markets[0], "employer.suspended",
+                          employer_id=employer_id, org_name=employer["org_name"])
+    await ctx.publish(tx)
+    # Every process closes the employer's sockets (SPEC 9).
+    await ctx.live.publish(keys.REVOKE, json.dumps({"user_id": employer_id}))
+    marks = ",".join("?" * len(WITHDRAWN_ON_SUSPENSION))
+    withdrawn = []
+    for job in await ctx.ledger.all(
+        f"SELECT * FROM jobs WHERE employer_id = ? AND state IN ({marks})",
+        (employer_id, *WITHDRAWN_ON_SUSPENSION),
+    ):
+        with contextlib.suppress(ConflictError):  # started or cancelled meanwhile
+            await withdraw_job(ctx, principal.user_id, job, reason="employer_suspended",
+                               by_employer=False)
+            withdrawn.append(job["id"])
+    return {"employer_id": employer_id, "state": "suspended", "jobs_withdrawn": withdrawn}
+
+
+# -- blocks -----------------------------------------------------------------------------------
+
+async def block(ctx: Context, principal: Principal, body: object) -> dict[str, Any]:
+    """A worker blocks an employer, or an employer a worker, that they have met: never
+    matched again, and no claim across the block."""
+    require(principal, Role.WORKER, Role.EMPLOYER)
+    if principal.role is Role.WORKER:
+        fields = v.exact_fields(body, required={"employer_id"}, optional=set())
+        worker_id, employer_id = principal.user_id, v.text(fields["employer_id"], "employer_id",
+                                                           max_len=64)
+        other_field = "employer_id"
+    else:
+        fields = v.exact_fields(body, required={"worker_id"}, optional=set())
+        worker_id = v.text(fields["worker_id"], "worker_id", max_len=64)
+        employer_id = principal.user_id
+        other_field = "worker_id"
+    met = await ctx.ledger.one(
+        "SELECT 1 FROM jobs j WHERE j.employer_id = ? AND (EXISTS (SELECT 1 FROM offers o"
+        " WHERE o.job_id = j.id AND o.worker_id = ?) OR EXISTS (SELECT 1 FROM assignments a"
+        " WHERE a.job_id = j.id AND a.worker_id = ?))", (employer_id, worker_id, worker_id),
+    )
+    if met is None:
+        raise NotFoundError("you can block only someone you were matched with",
+                            field=other_field)
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        await tx.execute("INSERT OR IGNORE INTO blocks (worker_id, employer_id, by_role, at)"
+                         " VALUES (?, ?, ?, ?)",
+                         (worker_id, employer_id, principal.role.value, tx.now))
+        await tx.event("block.added", market_id=None, actor=principal.user_id,
+                       subject=worker_id if principal.role is Role.EMPLOYER else employer_id,
+                       event_id=f"block:{worker_id}:{employer_id}:{principal.role.value}",
+                       payload={"worker_id": worker_id, "employer_id": employer_id,
+                                "by": principal.role.value})
+        jobs = await tx.all("SELECT id, market_id FROM jobs WHERE employer_id = ? AND state IN"
+                            " ('pending_review', 'open', 'filled')", (employer_id,))
+    await ctx.publish(tx)
+    # The round's exclusions hold blocked pairs (jobs opened later add theirs on opening).
+    by_market: dict[str, list[tuple[str, str]]] = {}
+    for j in jobs:
+        by_market.setdefault(j["market_id"], []).append((worker_id, j["id"]))
+    for market_id, pairs in by_market.items():
+        await ctx.live.exclude_pairs(market_id, pairs)
+    for o in await ctx.ledger.all(
+        "SELECT o.id FROM offers o JOIN jobs j ON j.id = o.job_id WHERE o.worker_id = ?"
+        " AND j.employer_id = ? AND o.state = 'pending'", (worker_id, employer_id),
+    ):
+        with contextlib.suppress(ConflictError, NotFoundError):
+            await offer_service.close(ctx, o["id"], OfferState.WITHDRAWN, reason_detail="blocked")
+    return {"worker_id": worker_id, "employer_id": employer_id, "by": principal.role.value}

@@ -1,0 +1,182 @@
+"""The JSON shapes of SPEC 6 and 7, built from ledger rows, masked for who is looking.
+
+Pure functions over mappings; the one place a field is renamed or masked for the outside.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, TypeAlias
+
+from gigmarket import codec
+from gigmarket.core.model import Money, WageUnit
+from gigmarket.core.privacy import mask_name, mask_phone
+
+Iso = Callable[[float | None], str | None]
+#: A ledger row or any mapping with the same keys.
+Record: TypeAlias = Mapping[str, Any] | sqlite3.Row
+
+
+@lru_cache(maxsize=4096)
+def _codes(text: str) -> tuple[str, ...]:
+    # A round renders thousands of offers for a few hundred jobs: parse each list once.
+    return tuple(codec.loads(text))
+
+
+def skills_of(value: str | list[str]) -> list[str]:
+    return list(_codes(value)) if isinstance(value, str) else list(value)
+
+
+def money(fen: int | None, unit: str | None) -> dict[str, Any] | None:
+    if fen is None or unit is None:
+        return None
+    return Money(int(fen), WageUnit(unit)).as_json()
+
+
+def rating(rating_sum: float, rating_count: int) -> float | None:
+    return round(rating_sum / rating_count, 2) if rating_count else None
+
+
+def worker_me(row: Record, iso: Iso) -> dict[str, Any]:
+    """A worker's own profile: their data, with phone and ID masked even to themselves in
+    transit (they know their numbers; a shoulder-surfer at a kiosk need not)."""
+    return {
+        "id": row["id"],
+        "role": "worker",
+        "name": row["name"],
+        "phone": mask_phone(row["phone"]) if row["phone"] else None,
+        "id_number": row["id_number_masked"],
+        "skills": json.loads(row["skills"]),
+        "certificates": json.loads(row["certs"]),
+        "min_wage": money(row["min_wage_fen"], row["min_wage_unit"]),
+        "key_group": row["key_group"],
+        "rating": rating(row["rating_sum"], row["rating_count"]),
+        "reliability": round(float(row["reliability"]), 3),
+        "state": row["state"],
+        "market_id": row["market_id"],
+        "station_id": row["station_id"],
+        "checked_in_at": iso(row["checked_in_at"]),
+        "available_until": iso(row["available_until"]),
+        "has_pin": row["pin_hash"] is not None,
+    }
+
+
+def employer_me(row: Record) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "role": "employer",
+        "name": row["name"],
+        "phone": mask_phone(row["phone"]) if row["phone"] else None,
+        "org_name": row["org_name"],
+        "credit_code": row["credit_code"],
+        "verified": bool(row["verified"]),
+        "rating": rating(row["rating_sum"], row["rating_count"]),
+        "reliability": round(float(row["reliability"]), 3),
+        "state": row["state"],
+    }
+
+
+def employer_public(row: Record) -> dict[str, Any]:
+    """What a worker sees of an employer in an offer."""
+    return {
+        "name": row["org_name"] or mask_name(row["name"]),
+        "rating": rating(row["rating_sum"], row["rating_count"]),
+        "verified": bool(row["verified"]),
+    }
+
+
+def job_summary(job: Record, iso: Iso, *, distance_km: float | None = None,
+                travel_minutes: float | None = None,
+                employer: Record | None = None) -> dict[str, Any]:
+    """JOBSUMMARY: what a worker is offered."""
+    return {
+        "id": job["id"],
+        "title": job["title"],
+        "skills": skills_of(job["skills"]),
+        "wage": money(job["wage_fen"], job["wage_unit"]),
+        "start_at": iso(job["start_at"]),
+        "duration_hours": job["duration_hours"],
+        "address": job["address"],
+        "description": job["description"],
+        "lat": job["lat"],
+        "lon": job["lon"],
+        "distance_km": None if distance_km is None else round(distance_km, 2),
+        "travel_minutes": None if travel_minutes is None else round(travel_minutes, 1),
+        "employer": employer_public(employer) if employer is not None else None,
+    }
+
+
+def job_full(job: Record, workers: Sequence[Record],
+             iso: Iso) -> dict[str, Any]:
+    """JOB: the employer's whole live view of a posting (SPEC 6 ``GET /jobs/{id}``)."""
+    return {
+        "id": job["id"],
+        "market_id": job["market_id"],
+        "state": job["state"],
+        "title": job["title"],
+        "skills": skills_of(job["skills"]),
+        "headcount": job["headcount"],
+        "accepted": job["accepted"],
+        "pending_offers": job["pending"],
+        "open_slots": job["headcount"] - job["accepted"] - job["pending"],
+        "wage": money(job["wage_fen"], job["wage_unit"]),
+        "start_at": iso(job["start_at"]),
+        "duration_hours": job["duration_hours"],
+        "lat": job["lat"],
+        "lon": job["lon"],
+        "address": job["address"],
+        "description": job["description"],
+        "created_at": iso(job["created_at"]),
+        "filled_at": iso(job["filled_at"]),
+        "workers": [
+            {
+                "assignment_id": w["assignment_id"],
+                # The employer's handle for a block; the worker's contact stays hidden.
+                "worker_id": w["worker_id"],
+                "name": mask_name(w["name"] or ""),
+                "rating": rating(w["rating_sum"], w["rating_count"]),
+                "travel_minutes": None if w["travel_minutes"] is None
+                else round(w["travel_minutes"], 1),
+                "state": w["state"],
+            }
+            for w in workers
+        ],
+    }
+
+
+def offer(row: Record, job: Record, employer: Record,
+          iso: Iso) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "job_id": row["job_id"],
+        "state": row["state"],
+        "created_at": iso(row["created_at"]),
+        "expires_at": iso(row["expires_at"]),
+        "job": job_summary(job, iso, distance_km=row["distance_km"],
+                           travel_minutes=row["travel_minutes"], employer=employer),
+    }
+
+
+def assignment(row: Record, job: Record, employer: Record,
+               iso: Iso, *, qr: str, qr_svg: str) -> dict[str, Any]:
+    """ASSIGNMENT, for the worker: the employer's contact is theirs to see now (SPEC 9)."""
+    return {
+        "id": row["id"],
+        "job_id": row["job_id"],
+        "state": row["state"],
+        "wage": money(row["wage_fen"], row["wage_unit"]),
+        "start_at": iso(row["start_at"]),
+        "end_at": iso(row["end_at"]),
+        "job": job_summary(job, iso, travel_minutes=row["travel_minutes"], employer=employer),
+        "employer": {
+            "id": employer["id"],
+            "name": employer["name"],
+            "org_name": employer["org_name"],
+            "phone": employer["phone"],
+        },
+        "qr": qr,
+        "qr_svg": qr_svg,
+    }

@@ -1,0 +1,1 @@
+"""Thin Starlette handlers: parse, call a service, reply."""

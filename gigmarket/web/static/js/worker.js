@@ -1,0 +1,701 @@
+// The worker's phone page: OTP sign-in, profile, check in with the phone's location, timed
+// offers with sound and vibration, and the jobs taken with their site QR code.
+
+import {
+  t, addStrings, applyI18n, mountLangSwitch, onLangChange, fmtMoney, fmtWhen, fmtHours, pick,
+  fmtDuration,
+} from "./i18n.js";
+import {
+  api, Live, StoredSession, loadCatalogue, showError, showNotice, clearFieldErrors, h, icon,
+  insertQr,
+} from "./client.js";
+import { mountOtp } from "./otp.js";
+import { skillPicker } from "./skillpicker.js";
+import { checkIdNumber } from "./codes.js";
+import { ratingForm, confirmDialog, blockOther, blockedBadge, cancelAssignment, EMPLOYER_TAGS } from "./after.js";
+import { offerFacts, offerWhy, secondsLeft, chime, speak, offerSpeech } from "./offer.js";
+
+addStrings({
+  zh: {
+    "w.title": "零工市场 · 工人",
+    "w.heading": "零工市场 · 找活",
+    "w.tabs": "页面",
+    "w.tab.work": "找活",
+    "w.tab.jobs": "我的活",
+    "w.tab.profile": "资料",
+    "w.jobs": "我接的活",
+    "w.jobs.none": "还没有接活。签到后有合适的活会马上通知您。",
+    "w.profile": "我的资料",
+    "w.name": "姓名",
+    "w.id": "身份证号（可以以后再填）",
+    "w.id.ok": "✓ 身份证号正确",
+    "w.id.bad": "✕ 身份证号不对",
+    "w.skills": "会做的活（可多选）",
+    "w.minwage": "最低工钱",
+    "w.minwage.amount": "金额（元）",
+    "w.minwage.unit": "按什么算",
+    "w.per.day": "元/天",
+    "w.per.hour": "元/小时",
+    "w.save": "保存",
+    "w.saved": "已保存。",
+    "w.signout": "退出登录",
+    "w.status.offline": "您还没有签到",
+    "w.status.available": "已签到，等了 {waited}",
+    "w.status.offered": "有一份活等您决定",
+    "w.status.assigned": "您已接活",
+    "w.need.profile": "先填好资料（姓名、会做的活、最低工钱）才能签到。",
+    "w.checkin.here": "用我现在的位置签到",
+    "w.checkin.locating": "正在获取位置…",
+    "w.checkin.station": "在「{name}」签到",
+    "w.checkin.noloc": "拿不到位置。可以选一个服务站签到：",
+    "w.checkout": "签退",
+    "w.checkedin": "已签到，有活会马上通知您。",
+    "w.checkedout": "已签退。",
+    "w.offer.new": "新的工作邀请",
+    "w.accept": "接这个活",
+    "w.decline": "不要",
+    "w.why": "为什么派给我？",
+    "w.accepted": "接活成功！到了工地给老板扫二维码签到。",
+    "w.declined": "已拒绝。",
+    "w.offer.gone": "这份邀请已经结束（{reason}）。",
+    "w.reason.expired": "超时",
+    "w.reason.withdrawn": "老板取消",
+    "w.reason.declined": "已拒绝",
+    "w.reason.accepted": "已接受",
+    "w.claim.title": "可以抢的活",
+    "w.claim.none": "现在没有可抢的活。",
+    "w.claim": "抢这个活",
+    "w.claim.slots": "还差 {n} 人",
+    "w.claimed": "抢到了！到“我的活”看签到码。",
+    "w.paid": "我已收到工钱",
+    "w.paid.title": "确认已收到工钱？",
+    "w.paid.text": "「{title}」：{pay}。确认后这单就结清了。",
+    "w.paid.done": "已确认收到工钱。",
+    "w.rate": "给老板打分",
+    "w.rated": "已评价",
+    "w.report": "举报这个招工",
+    "w.report.title": "举报这个招工",
+    "w.report.reason": "什么问题？",
+    "w.report.fake": "虚假招聘",
+    "w.report.not_as_described": "和说的不一样",
+    "w.report.unpaid": "不给工钱",
+    "w.report.send": "提交举报",
+    "w.report.cancel": "不举报了",
+    "w.report.done": "已举报，市场工作人员会处理。",
+    "w.reported": "已举报",
+    "w.asg.qr": "工地签到二维码",
+    "w.asg.boss": "老板：{name}，电话 {phone}",
+    "w.cancelled": "您接的一份活被取消了。",
+    "w.market": "市场",
+  },
+  en: {
+    "w.title": "Gig market · worker",
+    "w.heading": "Gig market · find work",
+    "w.tabs": "Sections",
+    "w.tab.work": "Work",
+    "w.tab.jobs": "My jobs",
+    "w.tab.profile": "Profile",
+    "w.jobs": "My jobs",
+    "w.jobs.none": "No jobs yet. Check in and you will be told as soon as one fits.",
+    "w.profile": "My profile",
+    "w.name": "Name",
+    "w.id": "ID card number (you can add it later)",
+    "w.id.ok": "✓ ID number is valid",
+    "w.id.bad": "✕ ID number is not valid",
+    "w.skills": "Work you can do (choose any)",
+    "w.minwage": "Lowest pay",
+    "w.minwage.amount": "Amount (yuan)",
+    "w.minwage.unit": "Per",
+    "w.per.day": "yuan/day",
+    "w.per.hour": "yuan/hour",
+    "w.save": "Save",
+    "w.saved": "Saved.",
+    "w.signout": "Sign out",
+    "w.status.offline": "You are not checked in",
+    "w.status.available": "Checked in, waiting {waited}",
+    "w.status.offered": "An offer is waiting for you",
+    "w.status.assigned": "You have a job",
+    "w.need.profile": "Fill in your profile (name, work you can do, lowest pay) before checking in.",
+    "w.checkin.here": "Check in where I am",
+    "w.checkin.locating": "Finding your location…",
+    "w.checkin.station": "Check in at {name}",
+    "w.checkin.noloc": "Could not get your location. Check in at a station instead:",
+    "w.checkout": "Check out",
+    "w.checkedin": "Checked in. You will be told as soon as work fits.",
+    "w.checkedout": "Checked out.",
+    "w.offer.new": "New job offer",
+    "w.accept": "Take this job",
+    "w.decline": "No",
+    "w.why": "Why me?",
+    "w.accepted": "You have the job! Let the employer scan your QR at the site.",
+    "w.declined": "Declined.",
+    "w.offer.gone": "This offer has ended ({reason}).",
+    "w.reason.expired": "time ran out",
+    "w.reason.withdrawn": "withdrawn by the employer",
+    "w.reason.declined": "declined",
+    "w.reason.accepted": "accepted",
+    "w.claim.title": "Jobs you can claim",
+    "w.claim.none": "No jobs to claim right now.",
+    "w.claim": "Claim this job",
+    "w.claim.slots": "{n} more needed",
+    "w.claimed": "It is yours! See My jobs for the check-in code.",
+    "w.paid": "I have been paid",
+    "w.paid.title": "Confirm you were paid?",
+    "w.paid.text": "“{title}”: {pay}. This closes the job.",
+    "w.paid.done": "Pay confirmed.",
+    "w.rate": "Rate the employer",
+    "w.rated": "Rated",
+    "w.report": "Report this job",
+    "w.report.title": "Report this job",
+    "w.report.reason": "What is wrong?",
+    "w.report.fake": "Fake job",
+    "w.report.not_as_described": "Not as described",
+    "w.report.unpaid": "Not paid",
+    "w.report.send": "Send report",
+    "w.report.cancel": "Don't report",
+    "w.report.done": "Reported; the market staff will look into it.",
+    "w.reported": "Reported",
+    "w.asg.qr": "Site check-in QR code",
+    "w.asg.boss": "Employer: {name}, phone {phone}",
+    "w.cancelled": "One of your jobs was cancelled.",
+    "w.market": "Market",
+  },
+});
+
+const $ = (id) => document.getElementById(id);
+const stored = new StoredSession("worker");
+const state = {
+  session: null, me: null, live: null, market: null, cat: null, offers: [], assignments: [],
+  why: null, whyAt: 0, claimable: [], rated: new Set(), reported: new Set(), blocked: new Set(), view: "work", skills: new Set(), locating: false, noLocation: false,
+};
+
+async function boot() {
+  applyI18n();
+  mountLangSwitch($("lang"));
+  mountOtp({ role: "worker", onSignedIn: signedIn });
+  for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => go(b.dataset.view));
+  $("profile-form").addEventListener("submit", saveProfile);
+  $("signout").addEventListener("click", signOut);
+  $("p-id").addEventListener("input", renderIdCheck);
+  onLangChange(render);
+  setInterval(tick, 1000);
+  setInterval(() => { if (state.session && state.view === "work") { refreshWhy(); refreshClaimable(); } }, 15000);
+  try {
+    state.cat = await loadCatalogue();
+    state.market = state.cat.markets[0];
+  } catch (err) {
+    showError(err);
+  }
+  const saved = stored.get();
+  if (saved && saved.token) await start(saved);
+  else showSignin();
+}
+
+function showSignin() {
+  for (const id of ["v-work", "v-jobs", "v-profile"]) $(id).hidden = true;
+  $("v-signin").hidden = false;
+  $("tabs").hidden = true;
+}
+
+async function signedIn(r) {
+  stored.set({ token: r.token, userId: r.user_id });
+  await start(stored.get());
+}
+
+async function start(saved) {
+  state.session = saved;
+  try {
+    await loadAll();
+  } catch (err) {
+    if (err.status === 401) { signOut(); return; }
+    showError(err);
+  }
+  state.live = new Live({
+    token: saved.token,
+    recipient: `worker.${saved.userId}`,
+    indicator: $("conn"),
+    onMessage: onLive,
+    onReady: () => loadAll().catch(() => {}),
+    onSnapshot: () => loadAll().catch(() => {}),
+    onAuthFailed: signOut,
+  });
+  state.live.start();
+  $("v-signin").hidden = true;
+  $("tabs").hidden = false;
+  const incomplete = !state.me.name || !(state.me.skills || []).length;
+  go(incomplete ? "profile" : "work");
+}
+
+async function loadAll() {
+  const token = state.session.token;
+  const [me, offers, assignments] = await Promise.all([
+    api("GET", "/me", { token }),
+    api("GET", "/me/offers", { token }),
+    api("GET", "/me/assignments", { token }),
+  ]);
+  state.me = me;
+  state.offers = offers.filter((o) => o.state === "pending");
+  state.assignments = assignments;
+  if (me.market_id && state.cat) state.market = state.cat.markets.find((m) => m.id === me.market_id) || state.market;
+  state.skills = new Set(me.skills || []);
+  await Promise.all([refreshWhy(), refreshClaimable()]);
+  render();
+}
+
+/** Claimable jobs (抢单) are listed only while checked in at the market. */
+async function refreshClaimable() {
+  if (!state.me || !state.me.market_id || !["available", "offered"].includes(state.me.state)) { state.claimable = []; return; }
+  try {
+    const r = await api("GET", `/markets/${state.me.market_id}/claimable`, { token: state.session.token });
+    state.claimable = r.jobs || [];
+  } catch {
+    state.claimable = [];
+  }
+  renderClaimable();
+}
+
+function renderClaimable() {
+  const box = $("claimable");
+  if (!box) return;
+  if (!state.claimable.length) { box.replaceChildren(); box.hidden = true; return; }
+  box.hidden = false;
+  box.replaceChildren(h("h2", {}, t("w.claim.title")), ...state.claimable.map((j) => h("article", { class: "card claim-card", "data-claim": j.id },
+    h("h3", {}, j.title),
+    h("p", { class: "wage" }, fmtMoney(j.wage)),
+    offerFacts(j, state.cat.skillByCode),
+    h("p", { class: "small" }, t("w.claim.slots", { n: j.open_slots })),
+    h("button", { type: "button", class: "btn btn-ok btn-block", onclick: (ev) => claim(j, ev.currentTarget) }, icon("✋"), t("w.claim")))));
+}
+
+async function claim(job, button) {
+  button.disabled = true;
+  try {
+    const r = await api("POST", `/jobs/${job.id}/claim`, { token: state.session.token });
+    state.assignments = [r.assignment, ...state.assignments.filter((a) => a.id !== r.assignment.id)];
+    state.claimable = state.claimable.filter((j) => j.id !== job.id);
+    showNotice(t("w.claimed"));
+    go("jobs");
+  } catch (err) {
+    showError(err);
+    refreshClaimable();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function refreshWhy() {
+  if (!state.me || !["available", "offered"].includes(state.me.state)) { state.why = null; return; }
+  try {
+    state.why = await api("GET", "/me/why", { token: state.session.token });
+    state.whyAt = Date.now();
+    renderStatus();
+  } catch { /* shown again next time */ }
+}
+
+function signOut() {
+  if (state.session) api("POST", "/auth/logout", { token: state.session.token }).catch(() => {});
+  if (state.live) state.live.stop();
+  stored.clear();
+  state.session = null;
+  state.me = null;
+  showSignin();
+}
+
+function go(view) {
+  state.view = view;
+  for (const v of ["work", "jobs", "profile"]) $(`v-${v}`).hidden = v !== view;
+  for (const b of $("tabs").querySelectorAll("button")) {
+    if (b.dataset.view === view) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
+  render();
+  $("main").focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+}
+
+function render() {
+  if (!state.me) return;
+  renderOffers();
+  renderStatus();
+  renderClaimable();
+  renderJobs();
+  if (state.view === "profile") renderProfile();
+}
+
+// ---- work: offers and status ------------------------------------------------------------
+
+function renderOffers() {
+  const box = $("offers");
+  const live = state.offers.filter((o) => secondsLeft(o.expires_at) > 0);
+  box.replaceChildren(...live.map((o) => h("article", { class: "card offer-card", "data-offer": o.id },
+    h("p", { class: "badge badge-info" }, icon("🔔"), t("w.offer.new")),
+    h("h2", {}, o.job.title),
+    h("p", { class: "wage" }, fmtMoney(o.job.wage)),
+    offerFacts(o.job, state.cat.skillByCode),
+    h("div", { class: "offer-actions" },
+      h("p", { class: "countdown", role: "timer", "data-expires": o.expires_at }),
+      h("div", { class: "btn-row" },
+        h("button", { type: "button", class: "btn btn-ok", onclick: () => decide(o, true) }, icon("✓"), t("w.accept")),
+        h("button", { type: "button", class: "btn btn-danger", onclick: () => decide(o, false) }, icon("✕"), t("w.decline")))),
+    h("details", { ontoggle: (ev) => ev.target.open && loadWhy(o, ev.target) },
+      h("summary", {}, t("w.why")), h("p", { class: "why-text" }, "…")))));
+  tick();
+}
+
+async function loadWhy(offer, details) {
+  try {
+    offer.why = await offerWhy(offer.id, state.session.token);
+    details.querySelector(".why-text").textContent = pick(offer.why) || "—";
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function renderStatus() {
+  if (!state.me) return;
+  const me = state.me;
+  let waited = "";
+  if (state.why && state.why.waited_s != null) waited = fmtDuration(state.why.waited_s + (Date.now() - state.whyAt) / 1000);
+  $("status-title").textContent = t(`w.status.${me.state}`, { waited });
+  const why = $("status-why");
+  const reason = state.why && pick(state.why.reason_text);
+  why.hidden = !reason;
+  if (reason) why.replaceChildren(icon("💡"), ` ${reason}`);
+  const actions = [];
+  const incomplete = !me.name || !(me.skills || []).length || !me.min_wage;
+  if (me.state === "offline" || me.state === "assigned") {
+    if (incomplete) {
+      actions.push(h("p", {}, t("w.need.profile")));
+      actions.push(h("button", { type: "button", class: "btn btn-primary", onclick: () => go("profile") }, t("w.tab.profile")));
+    } else {
+      actions.push(h("button", {
+        type: "button", class: "btn btn-ok", disabled: state.locating, onclick: checkInHere,
+      }, icon("📍"), state.locating ? t("w.checkin.locating") : t("w.checkin.here")));
+      if (state.noLocation && state.market) {
+        actions.push(h("p", {}, t("w.checkin.noloc")));
+        for (const st of state.market.stations) {
+          actions.push(h("button", { type: "button", class: "btn", onclick: () => checkIn({ station_id: st.id }) },
+            icon("🏢"), t("w.checkin.station", { name: st.name })));
+        }
+      }
+    }
+  } else if (me.state === "available") {
+    actions.push(h("button", { type: "button", class: "btn btn-danger", onclick: checkOut }, icon("⏹"), t("w.checkout")));
+  }
+  $("status-actions").replaceChildren(...actions);
+}
+
+function checkInHere() {
+  if (!navigator.geolocation) { state.noLocation = true; renderStatus(); return; }
+  state.locating = true;
+  renderStatus();
+  navigator.geolocation.getCurrentPosition(
+    (pos) => {
+      state.locating = false;
+      checkIn({ lat: pos.coords.latitude, lon: pos.coords.longitude });
+    },
+    () => {
+      state.locating = false;
+      state.noLocation = true;
+      renderStatus();
+    },
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+  );
+}
+
+async function checkIn(body) {
+  try {
+    const me = await api("POST", `/markets/${state.market.id}/checkin`, { token: state.session.token, body });
+    state.me = { ...state.me, ...me };
+    state.noLocation = false;
+    showNotice(t("w.checkedin"));
+    // A tap just happened: unlock audio so the offer chime can play later.
+    chime();
+    await Promise.all([refreshWhy(), refreshClaimable()]);
+    render();
+  } catch (err) {
+    // Outside the market's bounds: offer the stations instead.
+    if (err.field === "lat" || err.field === "lon") state.noLocation = true;
+    showError(err);
+    renderStatus();
+  }
+}
+
+async function checkOut() {
+  try {
+    await api("POST", `/markets/${state.market.id}/checkout`, { token: state.session.token });
+    state.me.state = "offline";
+    state.why = null;
+    showNotice(t("w.checkedout"));
+    render();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function decide(offer, accept) {
+  try {
+    const r = await api("POST", `/offers/${offer.id}/${accept ? "accept" : "decline"}`, { token: state.session.token });
+    state.offers = state.offers.filter((o) => o.id !== offer.id);
+    if (accept) {
+      state.assignments = [r.assignment, ...state.assignments.filter((a) => a.id !== r.assignment.id)];
+      state.me.state = "assigned";
+      showNotice(t("w.accepted"));
+      go("jobs");
+    } else {
+      showNotice(t("w.declined"));
+      render();
+    }
+  } catch (err) {
+    showError(err);
+    loadAll().catch(() => {});
+  }
+}
+
+function onLive(msg) {
+  switch (msg.type) {
+    case "offer": {
+      const offer = { id: msg.offer_id, job_id: msg.job.id, state: "pending", expires_at: msg.expires_at, job: msg.job };
+      state.offers = [offer, ...state.offers.filter((o) => o.id !== offer.id)];
+      state.me.state = "offered";
+      chime();
+      if (navigator.vibrate) navigator.vibrate([300, 150, 300, 150, 300]);
+      if (document.hidden) document.title = `🔔 ${t("w.offer.new")}`;
+      else speak(offerSpeech(msg.job));
+      if (state.view !== "work") go("work");
+      else render();
+      break;
+    }
+    case "offer_closed": {
+      const had = state.offers.some((o) => o.id === msg.offer_id);
+      state.offers = state.offers.filter((o) => o.id !== msg.offer_id);
+      if (had && msg.reason !== "accepted") {
+        showNotice(t("w.offer.gone", { reason: t(`w.reason.${msg.reason}`) }));
+        if (state.me.state === "offered") state.me.state = "available";
+      }
+      render();
+      break;
+    }
+    case "assignment":
+      state.assignments = [msg.assignment, ...state.assignments.filter((a) => a.id !== msg.assignment.id)];
+      state.me.state = "assigned";
+      render();
+      break;
+    case "job_cancelled":
+      showNotice(t("w.cancelled"));
+      loadAll().catch(() => {});
+      break;
+    default:
+      break;
+  }
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) document.title = t("w.title");
+});
+
+function tick() {
+  for (const el of document.querySelectorAll(".countdown[data-expires]")) {
+    const left = secondsLeft(el.dataset.expires);
+    el.dataset.urgent = left <= 10 ? "true" : "false";
+    el.replaceChildren(icon("⏱"), ` ${t("offer.left", { s: left })}`);
+    if (left <= 0) {
+      state.offers = state.offers.filter((o) => o.expires_at !== el.dataset.expires);
+      setTimeout(renderOffers, 0);
+    }
+  }
+  if (state.view === "work" && state.me && state.me.state === "available" && state.why) {
+    const waited = fmtDuration(state.why.waited_s + (Date.now() - state.whyAt) / 1000);
+    $("status-title").textContent = t("w.status.available", { waited });
+  }
+}
+
+// ---- my jobs --------------------------------------------------------------------------
+
+function renderJobs() {
+  const box = $("assignments");
+  const list = state.assignments;
+  if (!list.length) {
+    box.replaceChildren(h("p", { class: "card" }, t("w.jobs.none")));
+    return;
+  }
+  box.replaceChildren(...list.map((a) => {
+    const qr = h("div", { class: "qr" });
+    if (["accepted", "checked_in"].includes(a.state)) insertQr(qr, a.qr_svg, t("w.asg.qr"));
+    const boss = a.employer || {};
+    return h("article", { class: "card job-card" },
+      h("header", {}, h("h3", {}, a.job.title), h("span", { class: "badge badge-info" }, t(`asg.${a.state}`))),
+      h("div", { class: "meta" },
+        h("span", {}, icon("💴"), ` ${fmtMoney(a.wage || a.job.wage)}`),
+        h("span", {}, icon("🕖"), ` ${fmtWhen(a.job.start_at)} · ${fmtHours(a.job.duration_hours)}`)),
+      h("p", {}, icon("📍"), ` ${a.job.address}`),
+      h("p", {}, icon("👤"), ` ${t("w.asg.boss", { name: [boss.org_name, boss.name].filter(Boolean).join(" · "), phone: boss.phone || "—" })}`),
+      ["accepted", "checked_in"].includes(a.state) ? qr : null,
+      assignmentSteps(a));
+  }));
+}
+
+function assignmentSteps(a) {
+  const steps = [];
+  if (["completed", "disputed"].includes(a.state)) {
+    steps.push(h("button", { type: "button", class: "btn btn-ok btn-block", onclick: () => confirmPaid(a) }, icon("💴"), t("w.paid")));
+  }
+  if (["completed", "paid", "disputed"].includes(a.state)) {
+    if (state.rated.has(a.id)) steps.push(h("p", { class: "badge badge-ok" }, icon("★"), t("w.rated")));
+    else steps.push(h("h4", {}, t("w.rate")), ratingForm({ tags: EMPLOYER_TAGS, label: t("w.rate"), onRate: (r) => rateEmployer(a, r) }));
+  }
+  if (a.state === "accepted") {
+    steps.push(h("button", { type: "button", class: "btn btn-danger btn-block", "data-cancel": a.id, onclick: (ev) => cancelMine(a, ev.currentTarget) }, icon("✕"), t("aa.cancel")));
+  }
+  const row = [];
+  if (state.reported.has(a.job_id)) row.push(h("span", { class: "badge badge-warn" }, t("w.reported")));
+  else row.push(h("button", { type: "button", class: "btn btn-quiet", onclick: () => report(a) }, icon("⚑"), t("w.report")));
+  const bossId = (a.employer || {}).id || a.employer_id;
+  if (bossId && state.blocked.has(bossId)) row.push(blockedBadge());
+  else if (bossId) row.push(h("button", { type: "button", class: "btn btn-quiet", onclick: () => blockBoss(bossId) }, icon("⛔"), t("aa.block.employer")));
+  steps.push(h("div", { class: "btn-row" }, row));
+  return h("div", { class: "asg-steps" }, steps);
+}
+
+function replaceAssignment(a) {
+  state.assignments = state.assignments.map((x) => (x.id === a.id ? a : x));
+}
+
+async function cancelMine(a, button) {
+  button.disabled = true;
+  try {
+    const rules = (state.market && state.market.rules) || {};
+    const done = await cancelAssignment(state.session.token, a, rules.late_cancel_hours);
+    if (done) replaceAssignment(done);
+    // The worker may be waiting for work again, and a refusal means this copy was stale.
+    await loadAll().catch(() => {});
+  } finally {
+    button.disabled = false;
+  }
+  renderJobs();
+}
+
+async function blockBoss(bossId) {
+  if (await blockOther(state.session.token, { employer_id: bossId })) {
+    state.blocked.add(bossId);
+    renderJobs();
+  }
+}
+
+async function confirmPaid(a) {
+  const ok = await confirmDialog({
+    title: t("w.paid.title"), text: t("w.paid.text", { title: a.job.title, pay: fmtMoney(a.wage || a.job.wage) }),
+    yes: t("w.paid"), danger: false,
+  });
+  if (!ok) return;
+  try {
+    const r = await api("POST", `/assignments/${a.id}/paid`, { token: state.session.token });
+    if (r && r.assignment) replaceAssignment(r.assignment);
+    else await loadAll();
+    showNotice(t("w.paid.done"));
+    renderJobs();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function rateEmployer(a, r) {
+  try {
+    await api("POST", `/assignments/${a.id}/rate`, { token: state.session.token, body: r });
+    state.rated.add(a.id);
+    showNotice(t("aa.rated"));
+  } catch (err) {
+    if (err.code === "already_rated") state.rated.add(a.id);
+    showError(err);
+  }
+  renderJobs();
+}
+
+function report(a) {
+  const reasons = ["fake", "not_as_described", "unpaid"];
+  const note = h("textarea", { id: "report-note", name: "note", maxlength: "200" });
+  const dlg = h("dialog", { "aria-labelledby": "report-title" },
+    h("form", { method: "dialog" },
+      h("h2", { id: "report-title" }, t("w.report.title")),
+      h("p", {}, a.job.title),
+      h("fieldset", {}, h("legend", {}, t("w.report.reason")),
+        reasons.map((r, i) => h("label", { class: "choice-line" },
+          h("input", { type: "radio", name: "reason", value: r, checked: i === 0 }), ` ${t(`w.report.${r}`)}`))),
+      h("div", { class: "field" }, h("label", { for: "report-note" }, t("aa.note")), note),
+      h("div", { class: "btn-row" },
+        h("button", { value: "no", class: "btn" }, t("w.report.cancel")),
+        h("button", { value: "yes", class: "btn btn-danger" }, t("w.report.send")))));
+  dlg.addEventListener("close", async () => {
+    const reason = (dlg.querySelector("input[name=reason]:checked") || {}).value;
+    const yes = dlg.returnValue === "yes";
+    dlg.remove();
+    if (!yes || !reason) return;
+    const body = { reason };
+    if (note.value.trim()) body.note = note.value.trim();
+    try {
+      await api("POST", `/jobs/${a.job_id}/report`, { token: state.session.token, body });
+      state.reported.add(a.job_id);
+      showNotice(t("w.report.done"));
+    } catch (err) {
+      if (err.status === 409) state.reported.add(a.job_id);
+      showError(err);
+    }
+    renderJobs();
+  });
+  document.body.append(dlg);
+  dlg.showModal();
+}
+
+// ---- profile ------------------------------------------------------------------------
+
+let picker = null;
+
+function renderProfile() {
+  const me = state.me;
+  const form = $("profile-form");
+  if (!form.dataset.filled) {
+    $("p-name").value = me.name || "";
+    $("p-wage").value = me.min_wage ? me.min_wage.amount : 200;
+    $("p-unit").value = me.min_wage ? me.min_wage.unit : "day";
+    form.dataset.filled = "1";
+  }
+  const skills = state.cat.skills.filter((s) => !state.market || state.market.skills.includes(s.code));
+  if (!picker || picker.selected !== state.skills) {
+    picker = skillPicker($("p-skills"), skills, state.skills);
+    picker.selected = state.skills;
+  }
+}
+
+function renderIdCheck() {
+  const input = $("p-id");
+  const out = $("p-id-check");
+  const v = input.value.trim();
+  if (!v) { out.textContent = ""; return; }
+  const s = checkIdNumber(v);
+  out.dataset.state = s === "ok" ? "ok" : s === "short" ? "typing" : "bad";
+  out.textContent = s === "ok" ? t("w.id.ok") : s === "short" ? `${v.length}/18` : t("w.id.bad");
+}
+
+async function saveProfile(ev) {
+  ev.preventDefault();
+  const form = ev.target;
+  clearFieldErrors(form);
+  const body = {
+    name: $("p-name").value.trim(),
+    skills: [...state.skills],
+    min_wage: { amount: Number($("p-wage").value), unit: $("p-unit").value },
+  };
+  const id = $("p-id").value.trim().toUpperCase();
+  if (id) body.id_number = id;
+  try {
+    state.me = await api("PUT", "/me/profile", { token: state.session.token, body });
+    $("p-id").value = "";
+    renderIdCheck();
+    showNotice(t("w.saved"));
+    go("work");
+  } catch (err) {
+    showError(err, form);
+  }
+}
+
+boot();
