@@ -1,0 +1,353 @@
+"""The SQLite ledger on a real temp file: migrations, transactions, per-recipient seqs, replay,
+and the invariants the schema itself holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gigmarket.store.ledger import Ledger, Tx
+from gigmarket.store.schema import MIGRATIONS
+
+JOB_SQL = (
+    "INSERT INTO jobs (id, employer_id, market_id, title, skills, headcount, wage_fen, wage_unit,"
+    " start_at, duration_hours, lat, lon, address, state, created_at, updated_at)"
+    " VALUES (?, 'e1', 'shiling', '仓库搬货', '[\"loading\"]', ?, 30000, 'day', 100, 8,"
+    " 23.46, 113.16, '狮岭镇', 'open', 1, 1)"
+)
+
+OFFER_SQL = (
+    "INSERT INTO offers (id, job_id, worker_id, market_id, round_id, created_at, expires_at,"
+    " state, distance_km, travel_minutes, terms)"
+    " VALUES (?, ?, ?, 'shiling', 'r1', 1, 46, ?, 1.2, 4.8, '{}')"
+)
+
+
+async def scalar(source: Ledger | Tx, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    row = await source.one(sql, params)
+    assert row is not None
+    return row[0]
+
+
+async def versions(ledger: Ledger) -> list[int]:
+    return [int(r["version"]) for r in await ledger.all("SELECT version FROM schema_version")]
+
+
+async def send(ledger: Ledger, recipient: str, count: int) -> None:
+    """``count`` messages to ``recipient``, one transaction each."""
+    for _ in range(count):
+        async with ledger.transaction() as tx:
+            seq = await tx.message(recipient, {"type": "n"})
+        assert seq == await ledger.last_seq(recipient)
+
+
+def seqs(messages: list[dict[str, Any]] | None) -> list[int]:
+    assert messages is not None
+    return [int(m["seq"]) for m in messages]
+
+
+async def seed(ledger: Ledger) -> None:
+    """An employer, two jobs of headcount 2 and two workers, as bare rows."""
+    async with ledger.transaction(now=1.0) as tx:
+        await tx.execute("INSERT INTO employers (id, created_at, updated_at) VALUES ('e1', 1, 1)")
+        await tx.executemany(
+            "INSERT INTO workers (id, created_at, updated_at) VALUES (?, 1, 1)",
+            [("w1",), ("w2",)],
+        )
+        await tx.executemany(JOB_SQL, [("j1", 2), ("j2", 2)])
+
+
+async def add_offer(ledger: Ledger, offer_id: str, worker: str, job: str, state: str) -> None:
+    async with ledger.transaction() as tx:
+        await tx.execute(OFFER_SQL, (offer_id, job, worker, state))
+
+
+# -- migrations and connection settings ------------------------------------------------------
+
+
+async def test_migrations_apply_once_and_never_again(tmp_path: Path) -> None:
+    """A new file gets every migration once; reopening it applies none again and keeps data."""
+    path = tmp_path / "ledger.sqlite3"
+    first = await Ledger.open(path)
+    try:
+        assert await versions(first) == list(range(1, len(MIGRATIONS) + 1))
+        async with first.transaction() as tx:
+            await tx.message("worker:w1", {"type": "hello"})
+    finally:
+        await first.aclose()
+    second = await Ledger.open(path)
+    try:
+        assert await versions(second) == list(range(1, len(MIGRATIONS) + 1))
+        assert await second.last_seq("worker:w1") == 1
+    finally:
+        await second.aclose()
+
+
+async def test_wal_and_full_sync_on_both_connections(ledger: Ledger) -> None:
+    """The reader and the writer both run WAL with synchronous=FULL (2) and foreign keys on."""
+    assert await scalar(ledger, "PRAGMA journal_mode") == "wal"
+    assert await scalar(ledger, "PRAGMA synchronous") == 2
+    async with ledger.transaction() as tx:
+        assert await scalar(tx, "PRAGMA journal_mode") == "wal"
+        assert await scalar(tx, "PRAGMA synchronous") == 2
+        assert await scalar(tx, "PRAGMA foreign_keys") == 1
+
+
+# -- transactions ----------------------------------------------------------------------------
+
+
+async def test_a_transaction_that_raises_leaves_nothing(ledger: Ledger) -> None:
+    """A raising transaction rolls back its rows, events, messages and recipients' seqs."""
+    async with ledger.transaction() as tx:
+        await tx.message("worker:w1", {"type": "hello"})
+    with pytest.raises(RuntimeError, match="boom"):
+        async with ledger.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO employers (id, created_at, updated_at) VALUES ('e1', 2, 2)"
+            )
+            await tx.event("job_posted", market_id="shiling", actor="e1", subject="j1",
+                           payload={"title": "搬货"})
+            await tx.event_many("offer_made", "shiling", None, [("ev_o1", "o1", {})])
+            await tx.message("worker:w1", {"type": "offer"})
+            await tx.message("worker:w2", {"type": "offer"})
+            await tx.message_many([("worker:w1", {"type": "x"}), ("worker:w3", {"type": "x"})])
+            raise RuntimeError("boom")
+    assert await scalar(ledger, "SELECT COUNT(*) FROM employers") == 0
+    assert await scalar(ledger, "SELECT COUNT(*) FROM events") == 0
+    assert await scalar(ledger, "SELECT COUNT(*) FROM messages") == 1
+    assert await scalar(ledger, "SELECT COUNT(*) FROM recipients") == 1
+    assert [await ledger.last_seq(r) for r in ("worker:w1", "worker:w2", "worker:w3")] == [1, 0, 0]
+    async with ledger.transaction() as tx:
+        assert await tx.message("worker:w1", {"type": "offer"}) == 2
+
+
+async def test_a_failed_commit_does_not_wedge_the_writer(ledger: Ledger) -> None:
+    """When COMMIT itself fails, nothing is kept and the next transaction still works."""
+    await seed(ledger)
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        async with ledger.transaction() as tx:
+            # A deferred foreign key makes COMMIT the statement that fails: a deterministic
+            # stand-in for any error at commit time (disk full, I/O error).
+            await tx.execute("PRAGMA defer_foreign_keys = ON")
+            await tx.execute(OFFER_SQL, ("o1", "no-such-job", "w1", "pending"))
+    async with ledger.transaction() as tx:
+        assert await tx.message("worker:w1", {"type": "hello"}) == 1
+    assert await scalar(ledger, "SELECT COUNT(*) FROM offers") == 0
+
+
+# -- per-recipient seqs and replay -----------------------------------------------------------
+
+
+async def test_message_numbers_each_recipient_independently(ledger: Ledger) -> None:
+    """Tx.message gives each recipient its own 1, 2, 3…, continuing across transactions."""
+    async with ledger.transaction() as tx:
+        got = [await tx.message(r, {"type": "t"}) for r in ("a", "b", "a", "a", "c", "b")]
+    assert got == [1, 1, 2, 3, 1, 2]
+    async with ledger.transaction() as tx:
+        assert await tx.message("b", {"type": "t"}) == 3
+        assert await tx.message("a", {"type": "t"}) == 4
+    assert [await ledger.last_seq(r) for r in ("a", "b", "c", "d")] == [4, 3, 1, 0]
+
+
+async def test_message_many_continues_and_interleaves_with_message(ledger: Ledger) -> None:
+    """message_many continues each recipient's seq; message before and after it agrees; the
+    outbox and the stored history carry the full bodies with their seq."""
+    async with ledger.transaction() as tx:
+        assert await tx.message("a", {"type": "offer", "n": 1}) == 1
+        await tx.message_many(
+            [("a", {"n": 2}), ("b", {"n": 3}), ("a", {"n": 4}), ("c", {"n": 5})]
+        )
+        assert await tx.message("a", {"n": 6}) == 4
+        assert await tx.message("b", {"n": 7}) == 2
+        first = [(o.recipient, o.seq, o.body) for o in tx.outbox]
+    async with ledger.transaction() as tx:
+        await tx.message_many([("c", {"n": 8}), ("a", {"n": 9})])
+        second = [(o.recipient, o.seq, o.body) for o in tx.outbox]
+    assert first == [
+        ("a", 1, {"type": "offer", "n": 1, "seq": 1}),
+        ("a", 2, {"n": 2, "seq": 2}),
+        ("b", 1, {"n": 3, "seq": 1}),
+        ("a", 3, {"n": 4, "seq": 3}),
+        ("c", 1, {"n": 5, "seq": 1}),
+        ("a", 4, {"n": 6, "seq": 4}),
+        ("b", 2, {"n": 7, "seq": 2}),
+    ]
+    assert second == [("c", 2, {"n": 8, "seq": 2}), ("a", 5, {"n": 9, "seq": 5})]
+    for recipient in ("a", "b", "c"):
+        sent = [body for r, _, body in first + second if r == recipient]
+        assert await ledger.messages_after(recipient, 0) == sent
+    assert [await ledger.last_seq(r) for r in ("a", "b", "c")] == [5, 2, 2]
+
+
+async def test_messages_after_returns_exactly_the_missing_ones(ledger: Ledger) -> None:
+    """messages_after gives every message after a seq, in order, up to the limit; [] when up
+    to date or for a recipient never written to."""
+    await send(ledger, "worker:w1", 5)
+    assert await ledger.messages_after("worker:w1", 2) == [
+        {"type": "n", "seq": 3}, {"type": "n", "seq": 4}, {"type": "n", "seq": 5},
+    ]
+    assert seqs(await ledger.messages_after("worker:w1", 0)) == [1, 2, 3, 4, 5]
+    assert seqs(await ledger.messages_after("worker:w1", 1, limit=2)) == [2, 3]
+    assert await ledger.messages_after("worker:w1", 5) == []
+    assert await ledger.messages_after("worker:nobody", 0) == []
+
+
+async def test_pruned_history_leaves_a_gap_that_asks_for_a_snapshot(ledger: Ledger) -> None:
+    """After prune_messages keeps the last N per recipient, a resume from before them gets None
+    (snapshot); a resume within them gets the rest; numbering carries on."""
+    await send(ledger, "worker:w1", 5)
+    await send(ledger, "worker:w2", 1)
+    assert await ledger.prune_messages(keep_per_recipient=2) == 3
+    assert await ledger.messages_after("worker:w1", 0) is None
+    assert await ledger.messages_after("worker:w1", 2) is None
+    assert seqs(await ledger.messages_after("worker:w1", 3)) == [4, 5]
+    assert await ledger.messages_after("worker:w1", 5) == []
+    assert seqs(await ledger.messages_after("worker:w2", 0)) == [1]
+    await send(ledger, "worker:w1", 1)
+    assert seqs(await ledger.messages_after("worker:w1", 3)) == [4, 5, 6]
+
+
+async def test_a_replayed_event_id_is_a_noop(ledger: Ledger) -> None:
+    """The same event_id twice, in one transaction, in two, or through event_many, is one row
+    (the first); events without an id each get their own."""
+    async with ledger.transaction(now=1.0) as tx:
+        for n in (1, 2):
+            await tx.event("offer_accepted", market_id="shiling", actor="w1", subject="o1",
+                           payload={"n": n}, event_id="offer:o1:accepted")
+    async with ledger.transaction(now=2.0) as tx:
+        await tx.event("offer_accepted", market_id="shiling", actor="w1", subject="o1",
+                       payload={"n": 3}, event_id="offer:o1:accepted")
+        await tx.event_many("offer_accepted", "shiling", "w2", [
+            ("offer:o1:accepted", "o1", {"n": 4}),
+            ("offer:o2:accepted", "o2", {"n": 5}),
+            ("offer:o2:accepted", "o2", {"n": 6}),
+        ])
+    rows = await ledger.all("SELECT id, at, payload FROM events ORDER BY seq")
+    assert [(r["id"], r["at"], json.loads(r["payload"])) for r in rows] == [
+        ("offer:o1:accepted", 1.0, {"n": 1}),
+        ("offer:o2:accepted", 2.0, {"n": 5}),
+    ]
+    async with ledger.transaction() as tx:
+        first = await tx.event("ping", market_id=None, actor=None, subject=None, payload={})
+        second = await tx.event("ping", market_id=None, actor=None, subject=None, payload={})
+    assert first != second
+    assert await scalar(ledger, "SELECT COUNT(*) FROM events WHERE type = 'ping'") == 2
+
+
+# -- invariants held by the schema -----------------------------------------------------------
+
+
+async def test_a_worker_holds_at_most_one_pending_offer(ledger: Ledger) -> None:
+    """A second pending offer for one worker is refused; once the first closes, one may follow."""
+    await seed(ledger)
+    await add_offer(ledger, "o1", "w1", "j1", "pending")
+    await add_offer(ledger, "o2", "w2", "j1", "pending")
+    with pytest.raises(
+        sqlite3.IntegrityError, match=r"UNIQUE constraint failed: offers\.worker_id$"
+    ):
+        await add_offer(ledger, "o3", "w1", "j2", "pending")
+    async with ledger.transaction() as tx:
+        await tx.execute("UPDATE offers SET state = 'declined' WHERE id = 'o1'")
+    await add_offer(ledger, "o3", "w1", "j2", "pending")
+    assert await scalar(ledger, "SELECT COUNT(*) FROM offers WHERE state = 'pending'") == 2
+
+
+@pytest.mark.parametrize("first_state", ["pending", "declined", "expired", "accepted"])
+async def test_a_pair_is_offered_at_most_once(ledger: Ledger, first_state: str) -> None:
+    """The same (worker, job) pair cannot be offered twice, whatever became of the first."""
+    await seed(ledger)
+    await add_offer(ledger, "o1", "w1", "j1", first_state)
+    with pytest.raises(
+        sqlite3.IntegrityError, match=r"UNIQUE constraint failed: offers\.worker_id, offers\.job_id"
+    ):
+        await add_offer(ledger, "o2", "w1", "j1", "withdrawn")
+    assert await scalar(ledger, "SELECT COUNT(*) FROM offers") == 1
+
+
+@pytest.mark.parametrize(
+    ("accepted", "pending", "allowed"),
+    [
+        (0, 0, True),
+        (2, 0, True),
+        (1, 1, True),
+        (0, 2, True),
+        (2, 1, False),
+        (1, 2, False),
+        (3, 0, False),
+        (0, 3, False),
+        (-1, 1, False),
+        (1, -1, False),
+    ],
+)
+async def test_slots_never_exceed_headcount(
+    ledger: Ledger, accepted: int, pending: int, allowed: bool
+) -> None:
+    """On a job of headcount 2, accepted + pending above 2 (or either below 0) is refused."""
+    await seed(ledger)
+
+    async def set_slots() -> None:
+        async with ledger.transaction() as tx:
+            await tx.execute(
+                "UPDATE jobs SET accepted = ?, pending = ? WHERE id = 'j1'", (accepted, pending)
+            )
+
+    if allowed:
+        await set_slots()
+        expected = (accepted, pending)
+    else:
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            await set_slots()
+        expected = (0, 0)
+    row = await ledger.one("SELECT accepted, pending FROM jobs WHERE id = 'j1'")
+    assert row is not None
+    assert (row["accepted"], row["pending"]) == expected
+
+
+@pytest.mark.parametrize(("headcount", "allowed"), [(0, False), (1, True), (50, True), (51, False)])
+async def test_headcount_is_between_1_and_50(ledger: Ledger, headcount: int, allowed: bool) -> None:
+    """A job's headcount outside 1..50 is refused by the schema."""
+    await seed(ledger)
+
+    async def insert() -> None:
+        async with ledger.transaction() as tx:
+            await tx.execute(JOB_SQL, ("j3", headcount))
+
+    if allowed:
+        await insert()
+    else:
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            await insert()
+    count = await scalar(ledger, "SELECT COUNT(*) FROM jobs WHERE id = 'j3'")
+    assert count == (1 if allowed else 0)
+
+
+# -- concurrency -----------------------------------------------------------------------------
+
+
+async def test_concurrent_transactions_number_without_gaps_or_duplicates(ledger: Ledger) -> None:
+    """50 concurrent transactions each messaging one recipient (half through message, half
+    through message_many) end with seqs exactly 1..50, each stored with its own body."""
+    recipient = "manager:shiling"
+
+    async def one(i: int) -> tuple[int, int]:
+        async with ledger.transaction() as tx:
+            # Yield inside the transaction so the others pile up on the lock mid-way.
+            await asyncio.sleep(0)
+            if i % 2:
+                await tx.message_many([(recipient, {"i": i})])
+                return i, tx.outbox[0].seq
+            return i, await tx.message(recipient, {"i": i})
+
+    given = dict(await asyncio.gather(*(one(i) for i in range(50))))
+    assert sorted(given.values()) == list(range(1, 51))
+    assert await ledger.last_seq(recipient) == 50
+    stored = await ledger.messages_after(recipient, 0)
+    assert seqs(stored) == list(range(1, 51))
+    assert stored is not None
+    assert {m["i"]: m["seq"] for m in stored} == given
+
