@@ -7,6 +7,9 @@ is acknowledged that a crash could take back.
 
 Each process has one writer connection guarded by an ``asyncio.Lock`` (a connection cannot hold
 two transactions) and one reader connection; WAL lets readers proceed while a write commits.
+Reads take turns on the reader too: while any statement of a connection is open, its read
+transaction (and so its snapshot) lives on, and reads that overlapped back to back would pin
+an old snapshot indefinitely, so a row committed a moment ago would not be found.
 Writers in other processes queue on SQLite's own lock (``BEGIN IMMEDIATE`` + ``busy_timeout``).
 """
 
@@ -168,6 +171,7 @@ class Ledger:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Ledger:
@@ -197,12 +201,12 @@ class Ledger:
                 raise
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._reader.execute(sql, params) as cur:
+        async with self._read_lock, self._reader.execute(sql, params) as cur:
             row: Row | None = await cur.fetchone()
             return row
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._reader.execute(sql, params) as cur:
+        async with self._read_lock, self._reader.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
     async def last_seq(self, recipient: str) -> int:

@@ -351,3 +351,34 @@ async def test_concurrent_transactions_number_without_gaps_or_duplicates(ledger:
     assert stored is not None
     assert {m["i"]: m["seq"] for m in stored} == given
 
+
+async def test_a_committed_write_is_seen_by_the_next_read_even_under_overlapping_reads(
+    ledger: Ledger,
+) -> None:
+    """Reads share one connection; if their statements overlapped, the connection's read
+    transaction would never end and a read would see a snapshot from before a commit it
+    follows (a session just opened would answer 401). Busy readers run throughout; every
+    row written must be visible to the read that comes right after its commit."""
+    await seed(ledger)
+    stop = asyncio.Event()
+
+    async def busy_reader() -> None:
+        while not stop.is_set():
+            await ledger.one("SELECT COUNT(*) FROM workers")
+            await ledger.all("SELECT id FROM jobs")
+
+    readers = [asyncio.create_task(busy_reader()) for _ in range(8)]
+    missed = 0
+    try:
+        for i in range(200):
+            async with ledger.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO workers (id, created_at, updated_at) VALUES (?, 1, 1)",
+                    (f"fresh{i}",),
+                )
+            if await ledger.one("SELECT 1 FROM workers WHERE id = ?", (f"fresh{i}",)) is None:
+                missed += 1
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)
+    assert missed == 0, f"{missed} of 200 fresh rows were invisible to the next read"
