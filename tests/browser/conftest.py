@@ -98,6 +98,16 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+@pytest.fixture(autouse=True)
+def close_pages_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test leaves no page behind: a page left open keeps polling and holding sockets on
+    the module's shared server and would be part of the next test's scene."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in list(request.getfixturevalue("browser").contexts):
+            context.close()
+
+
 @pytest.fixture
 def shot() -> Callable[..., Path]:
     """Save a screenshot of a page at its viewport size (or the whole scrolled page) under
