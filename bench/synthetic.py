@@ -164,6 +164,8 @@ def synthetic_jobs(
         slots=slots,
         posted_at=now - rng.uniform(0, 1800, n),
         employer_rating=np.clip(rng.normal(4.2, 0.5, n), 1, 5),
+        # Most employers have never let anyone down; one in ten has, to some degree.
+        employer_reliability=np.where(rng.random(n) < 0.1, rng.uniform(0.3, 0.95, n), 1.0),
     )
 
 

@@ -54,6 +54,8 @@ class CostWeights:
     rating: float = 0.2
     reliability: float = 0.3
     fairness: float = 0.6
+    employer_rating: float = 0.2
+    employer_reliability: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)

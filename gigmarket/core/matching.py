@@ -30,11 +30,17 @@ SPEC 4 in four steps, each a pure function over the columnar pools of ``core.poo
    reliability  ``-w * (reliability - 0.5) * 2``: always turning up earns ``w``      [-w, w]
    fairness     ``w * min(earned_today_fen / 30000, 1)``: 300 yuan of work already   [0, w]
                 given today counts fully against more
+   employer_    ``-w * (employer rating - 3) / 2``, as for workers                   [-w, w]
+   rating
+   employer_    ``-w * (employer reliability - 0.5) * 2``: an employer who turns up, [-w, w]
+   reliability  pays and is not reported earns ``w``
    total        the sum
    ===========  ===================================================================  =======
 
-   Only travel depends on the job; the other terms decide which workers win when workers
-   compete for the same slots.
+   Travel depends on the pair; waited to fairness are the worker's own and decide which
+   workers win when workers compete for the same slots; the two employer terms are the job's
+   own and steer workers, when jobs compete for them, away from employers who let people
+   down (no-shows, late cancels, wage disputes, upheld reports) or are rated low.
 3. :func:`solve` — OR-Tools min-cost max-flow over the given pairs only: most slots filled,
    then sooner-starting jobs, then least total cost.
 4. :func:`plan_round` — the three together, with a reason for every worker and job left out.
@@ -138,7 +144,13 @@ _JOB_STAGES: Final = (
     "declined_before",
 )
 
-COST_KEYS: Final = ("travel", "waited", "key_group", "rating", "reliability", "fairness", "total")
+COST_KEYS: Final = (
+    "travel", "waited", "key_group", "rating", "reliability", "fairness",
+    "employer_rating", "employer_reliability", "total",
+)
+#: The terms that are the worker's own, and those that are the job's (its employer's).
+WORKER_KEYS: Final = COST_KEYS[1:6]
+JOB_KEYS: Final = COST_KEYS[6:-1]
 
 #: Float costs become integer flow costs at this resolution (1/1000 of a weight unit).
 _COST_SCALE: Final = 1000.0
@@ -496,6 +508,18 @@ def _worker_terms(workers: WorkerPool, rules: Rules) -> dict[str, F64]:
     }
 
 
+def _job_terms(jobs: JobPool, rules: Rules) -> dict[str, F64]:
+    """The cost terms that depend on the job (its employer) alone, one value per job row."""
+    wt = rules.weights
+    return {
+        "employer_rating":
+            -wt.employer_rating * (np.clip(jobs.employer_rating, 1.0, 5.0) - 3.0) / 2.0,
+        "employer_reliability":
+            -wt.employer_reliability
+            * (np.clip(jobs.employer_reliability, 0.0, 1.0) - 0.5) * 2.0,
+    }
+
+
 def _travel_limit_minutes(rules: Rules) -> float:
     """Travel time at the edge of the service circle (60 minutes when there is no edge)."""
     limit = float(_travel_minutes(np.array([rules.reach_km]), rules)[0])
@@ -506,14 +530,11 @@ def _travel_term(travel_minutes: F64, rules: Rules) -> F64:
     return rules.weights.travel * np.minimum(travel_minutes / _travel_limit_minutes(rules), 1.0)
 
 
-def _worker_sum(terms: dict[str, F64]) -> F64:
-    return (
-        terms["waited"]
-        + terms["key_group"]
-        + terms["rating"]
-        + terms["reliability"]
-        + terms["fairness"]
-    )
+def _sum(terms: dict[str, F64], keys: Sequence[str], n: int) -> F64:
+    total = np.zeros(n)
+    for k in keys:
+        total += terms[k]
+    return total
 
 
 def cost_terms(
@@ -524,10 +545,23 @@ def cost_terms(
     Keys are ``COST_KEYS``; every array is aligned with ``cand``.
     """
     per_worker = _worker_terms(workers, rules)
+    per_job = _job_terms(jobs, rules)
     travel = _travel_term(cand.travel_minutes, rules)
-    terms = {"travel": travel} | {k: v[cand.worker] for k, v in per_worker.items()}
-    terms["total"] = travel + _worker_sum(per_worker)[cand.worker]
+    terms = (
+        {"travel": travel}
+        | {k: v[cand.worker] for k, v in per_worker.items()}
+        | {k: v[cand.job] for k, v in per_job.items()}
+    )
+    terms["total"] = (
+        travel
+        + _sum(per_worker, WORKER_KEYS, len(workers))[cand.worker]
+        + _sum(per_job, JOB_KEYS, len(jobs))[cand.job]
+    )
     return terms
+
+
+def _span(values: F64) -> tuple[float, float]:
+    return (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
 
 
 def _cheapest(row: I64, level: I64, levels: int, limit: I64) -> tuple[BOOL, I64]:
@@ -566,48 +600,62 @@ class _Shortlist:
     """The pairs worth giving the solver, gathered chunk by chunk from :class:`_Search`.
 
     A pair is kept when it is among its job's ``PER_JOB_SLOT`` x slots cheapest (a job's
-    pairs all arrive in one chunk) or among its worker's ``PER_WORKER`` nearest (for one
-    worker, nearer is cheaper: the other terms are the worker's own), ties at either cut
-    kept. Job-side lists let each job pick its best workers (key-group members, long waits);
-    worker-side lists make sure workers no job ranks highly still have somewhere to go,
-    which keeps the number of filled slots at the unpruned optimum. Every row with an
-    eligible pair keeps at least one.
+    pairs all arrive in one chunk) or among its worker's ``PER_WORKER`` cheapest (for one
+    worker only travel and the employer terms differ; when those weigh nothing, its
+    nearest), ties at either cut kept. Job-side lists let each job pick its best workers
+    (key-group members, long waits); worker-side lists make sure workers no job ranks highly
+    still have somewhere to go, which keeps the number of filled slots at the unpruned
+    optimum. Every row with an eligible pair keeps at least one.
 
-    A worker's pairs arrive over many chunks, so each chunk pools its workers' nearest few
+    A worker's pairs arrive over many chunks, so each chunk pools its workers' cheapest few
     and :meth:`finish` cuts the pool; the running cut keeps the pool small.
     """
 
     def __init__(self, workers: WorkerPool, jobs: JobPool, rules: Rules) -> None:
         self.rules = rules
         self.worker_terms = _worker_terms(workers, rules)
-        self.worker_total = _worker_sum(self.worker_terms)
+        self.worker_total = _sum(self.worker_terms, WORKER_KEYS, len(workers))
+        self.job_terms = _job_terms(jobs, rules)
+        self.job_total = _sum(self.job_terms, JOB_KEYS, len(jobs))
         self.job_limit = PER_JOB_SLOT * np.asarray(jobs.slots, np.int64)
         self.worker_limit = np.full(len(workers), PER_WORKER, np.int64)
         # Cost levels span every possible cost, so they mean the same in every chunk.
-        lo = float(self.worker_total.min()) if len(workers) else 0.0
-        hi = float(self.worker_total.max()) + rules.weights.travel if len(workers) else lo
+        w_lo, w_hi = _span(self.worker_total)
+        j_lo, j_hi = _span(self.job_total)
+        lo, hi = w_lo + j_lo, w_hi + j_hi + rules.weights.travel
         self.lo, self.scale = lo, (_COST_LEVELS - 1) / (hi - lo) if hi > lo else 0.0
+        # A worker ranks its own pairs by travel plus the employer terms (its own terms are
+        # the same in each); by nearness alone when those weigh nothing.
+        own_span = j_hi - j_lo + rules.weights.travel
+        self.own_lo = j_lo
+        self.own_scale = _NEAR_LEVELS / own_span if own_span > 0 else 0.0
         self.near_scale = _NEAR_LEVELS / _travel_limit_minutes(rules)
         self.worker_cut = np.full(len(workers), _NEAR_LEVELS - 1, dtype=np.int64)
         self.parts: list[tuple[I64, I64, F64, F64, BOOL]] = []
         #: Eligible pairs seen, kept or not.
         self.count = 0
 
-    def _near(self, travel_minutes: F64) -> I64:
-        return np.minimum(travel_minutes * self.near_scale, _NEAR_LEVELS - 1).astype(np.int64)
+    def _own(self, travel_minutes: F64, j: I64) -> I64:
+        """Each pair's level in its worker's own ranking (lower is better)."""
+        if self.own_scale:
+            value = (_travel_term(travel_minutes, self.rules) + self.job_total[j] - self.own_lo)
+            value *= self.own_scale
+        else:
+            value = travel_minutes * self.near_scale
+        return np.minimum(value, _NEAR_LEVELS - 1).astype(np.int64)
 
     def add(self, w: I64, j: I64, d: F64, jl: I64, js: I64) -> None:
         """Pool a chunk of eligible pairs (see ``_Search.eligible``)."""
         self.count += len(w)
         travel_minutes = _travel_minutes(d, self.rules)
-        cost = _travel_term(travel_minutes, self.rules) + self.worker_total[w]
+        cost = _travel_term(travel_minutes, self.rules) + self.worker_total[w] + self.job_total[j]
         level = np.clip((cost - self.lo) * self.scale, 0, _COST_LEVELS - 1).astype(np.int64)
         # The chunk holds all pairs of its jobs, so local job indices count them directly.
         by_job, _ = _cheapest(jl, level, _COST_LEVELS, self.job_limit[js])
-        # A worker's PER_WORKER nearest overall are never beyond the cut of any chunk seen
+        # A worker's PER_WORKER cheapest overall are never beyond the cut of any chunk seen
         # so far, so pairs beyond the running minimum of cuts cannot make the final list:
         # they skip the histogram, and the pool stays a few times PER_WORKER per worker.
-        near = self._near(travel_minutes)
+        near = self._own(travel_minutes, j)
         hopeful = np.flatnonzero(near <= self.worker_cut[w])
         chunk_best, cut = _cheapest(w[hopeful], near[hopeful], _NEAR_LEVELS, self.worker_limit)
         np.minimum(self.worker_cut, cut, out=self.worker_cut)
@@ -622,7 +670,7 @@ class _Shortlist:
             return _empty_candidates(), np.zeros(0)
         w, j, d, cost, by_job = (np.concatenate([p[k] for p in self.parts]) for k in range(5))
         travel_minutes = _travel_minutes(d, self.rules)
-        near = self._near(travel_minutes)
+        near = self._own(travel_minutes, j)
         keep = by_job | _cheapest(w, near, _NEAR_LEVELS, self.worker_limit)[0]
         cand = Candidates(w[keep], j[keep], d[keep], travel_minutes[keep])
         return cand, cost[keep]
@@ -732,7 +780,8 @@ def plan_round(
 
     cw, cj = cand.worker[chosen], cand.job[chosen]
     columns = [_travel_term(cand.travel_minutes[chosen], rules).tolist()]
-    columns += [shortlist.worker_terms[k][cw].tolist() for k in COST_KEYS[1:-1]]
+    columns += [shortlist.worker_terms[k][cw].tolist() for k in WORKER_KEYS]
+    columns += [shortlist.job_terms[k][cj].tolist() for k in JOB_KEYS]
     columns.append(total[chosen].tolist())
     matches = [
         Match(

@@ -7,7 +7,7 @@ machine's allowed moves live in one table beside it; :func:`check_transition` is
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from gigmarket.core.errors import ConflictError
@@ -200,27 +200,3 @@ def hourly_fen(wage: Money, duration_hours: float = HOURS_PER_DAY) -> float | No
 class Point:
     lat: float
     lon: float
-
-
-@dataclass(frozen=True, slots=True)
-class CostTerms:
-    """Why an offer was made: each weighted term of its cost (lower is better)."""
-
-    travel: float
-    waited: float
-    key_group: float
-    rating: float
-    reliability: float
-    fairness: float
-    total: float = field(default=0.0)
-
-    def as_json(self) -> dict[str, float]:
-        return {
-            "travel": round(self.travel, 4),
-            "waited": round(self.waited, 4),
-            "key_group": round(self.key_group, 4),
-            "rating": round(self.rating, 4),
-            "reliability": round(self.reliability, 4),
-            "fairness": round(self.fairness, 4),
-            "total": round(self.total, 4),
-        }

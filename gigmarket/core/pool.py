@@ -73,8 +73,10 @@ class JobPool:
     #: Free slots this round (>= 1).
     slots: I64
     posted_at: F64
-    #: Employer rating 1..5 and reliability 0..1 (shown in offers; may feed cost later).
+    #: The posting employer's rating 1..5 (3 until rated) and reliability 0..1 (1 until it
+    #: lets anyone down): shown in offers, and both weigh in the pair's cost.
     employer_rating: F64
+    employer_reliability: F64
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -114,8 +116,7 @@ class Match:
     job_row: int
     distance_km: float
     travel_minutes: float
-    #: Weighted cost terms, keys as ``CostTerms`` (travel, waited, key_group, rating,
-    #: reliability, fairness, total).
+    #: Weighted cost terms, keys as ``core.matching.COST_KEYS``.
     terms: dict[str, float]
 
 

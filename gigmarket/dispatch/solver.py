@@ -54,6 +54,7 @@ class Solver:
             skills=np.zeros(0, np.uint64), certs_required=np.zeros(0, np.uint64),
             hourly_fen=np.zeros(0), start_at=np.zeros(0), end_at=np.zeros(0),
             slots=np.zeros(0, np.int64), posted_at=np.zeros(0), employer_rating=np.zeros(0),
+            employer_reliability=np.zeros(0),
         )
         await self.plan(empty_w, empty_j, Rules(), 0.0, Exclusions.none())
 

@@ -91,6 +91,7 @@ def build_pools(
         slots=np.array(slots, np.int64),
         posted_at=_col(jrecs, "posted_at"),
         employer_rating=_col(jrecs, "employer_rating", 3.0),
+        employer_reliability=_col(jrecs, "employer_reliability", 1.0),
     )
 
     w_index = {w: i for i, w in enumerate(wids)}

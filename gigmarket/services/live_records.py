@@ -7,12 +7,14 @@ pools rebuilt after a Redis loss are exactly the pools the running server would 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gigmarket.core.market import Skill
 from gigmarket.core.model import Money, WageUnit, hourly_fen
-from gigmarket.services.context import Context
 from gigmarket.store.ledger import Row, Tx
+
+if TYPE_CHECKING:  # context publishes through refresh_employer_jobs below
+    from gigmarket.services.context import Context
 
 #: Assignment states that occupy the worker's time.
 BUSY_STATES = ("accepted", "checked_in")
@@ -87,7 +89,21 @@ def job_record(job: Row, employer: Row, skills: dict[str, Skill]) -> dict[str, A
         "end_at": end_at,
         "posted_at": job["created_at"],
         "employer_rating": e_rating,
+        "employer_reliability": employer["reliability"],
     }
+
+
+async def refresh_employer_jobs(ctx: Context, employer_id: str) -> None:
+    """Rewrite the live records of an employer's open jobs after its rating or reliability
+    moved: offers show both, and both weigh in the matching cost."""
+    employer = await ctx.ledger.one("SELECT * FROM employers WHERE id = ?", (employer_id,))
+    if employer is None:
+        return
+    for job in await ctx.ledger.all(
+        "SELECT * FROM jobs WHERE employer_id = ? AND state = 'open'", (employer_id,)
+    ):
+        await ctx.live.replace_job_record(job["market_id"], job["id"],
+                                          job_record(job, employer, ctx.settings.skills))
 
 
 async def rebuild_market(ctx: Context, market_id: str) -> dict[str, int]:
@@ -102,11 +118,12 @@ async def rebuild_market(ctx: Context, market_id: str) -> dict[str, int]:
         workers[row["id"]] = (await worker_record(ledger, ctx, row, now), row["state"])
     jobs: dict[str, tuple[dict[str, Any], int, int, int]] = {}
     for row in await ledger.all(
-        "SELECT j.*, e.rating_sum AS e_rating_sum, e.rating_count AS e_rating_count"
-        " FROM jobs j JOIN employers e ON e.id = j.employer_id"
+        "SELECT j.*, e.rating_sum AS e_rating_sum, e.rating_count AS e_rating_count,"
+        " e.reliability AS e_reliability FROM jobs j JOIN employers e ON e.id = j.employer_id"
         " WHERE j.market_id = ? AND j.state = 'open'", (market_id,)
     ):
-        employer = {"rating_sum": row["e_rating_sum"], "rating_count": row["e_rating_count"]}
+        employer = {"rating_sum": row["e_rating_sum"], "rating_count": row["e_rating_count"],
+                    "reliability": row["e_reliability"]}
         record = job_record(row, employer, ctx.settings.skills)  # type: ignore[arg-type]
         jobs[row["id"]] = (record, row["headcount"], row["accepted"], row["pending"])
     pending = [

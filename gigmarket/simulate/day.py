@@ -151,6 +151,8 @@ class DayJobs:
     pay_fen: F64
     headcount: I64
     employer_rating: F64
+    #: The simulated day has no employer who lets workers down, so every one is 1.0.
+    employer_reliability: F64
     instant: BOOL
 
     def __len__(self) -> int:
@@ -373,6 +375,7 @@ def _draw_jobs(
         pay_fen=pay,
         headcount=np.asarray(heads, np.int64),
         employer_rating=np.clip(rng.normal(4.3, 0.4, m), 1.0, 5.0),
+        employer_reliability=np.ones(m),
         instant=np.asarray(instant, np.bool_),
     )
 

@@ -369,6 +369,7 @@ class Engine:
             slots=free[ji],
             posted_at=J.posted[ji],
             employer_rating=J.employer_rating[ji],
+            employer_reliability=J.employer_reliability[ji],
         )
         row_w = np.full(len(W), -1, np.int64)
         row_w[wi] = np.arange(len(wi))

@@ -59,6 +59,7 @@ def usable_pairs(day: Day, behaviour: Behaviour, reach: Reach = Reach.CIRCLE) ->
         ids=J.ids, employer_ids=J.employer_ids, lat=J.lat, lon=J.lon, skills=J.skills,
         certs_required=J.certs_required, hourly_fen=J.hourly_fen, start_at=J.start,
         end_at=J.end, slots=J.headcount, posted_at=J.posted, employer_rating=J.employer_rating,
+        employer_reliability=J.employer_reliability,
     )
     # At the day's opening the time rule passes for every pair; it is applied per pair below.
     cand, _, _ = matching.eligible_pairs(workers, jobs, rules, day.opens, Exclusions.none())

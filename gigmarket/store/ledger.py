@@ -62,6 +62,9 @@ class Tx:
     events: list[dict[str, Any]] = field(default_factory=list)
     #: Markets whose live pools this change affects: the caller asks them for a round.
     kicks: set[str] = field(default_factory=set)
+    #: Employers whose rating or reliability this change moved: their open jobs' live records
+    #: are rewritten after the commit, so the next round weighs them as they now stand.
+    rescored_employers: set[str] = field(default_factory=set)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         cur = await self.conn.execute(sql, params)

@@ -110,6 +110,10 @@ class LiveStore:
             " if tonumber(a) > 0 then return redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end"
             " return 0"
         )
+        self._replace_record = client.register_script(
+            "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end"
+            " redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1"
+        )
         self._hit = client.register_script(
             "local n = redis.call('INCR', KEYS[1])"
             " if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
@@ -220,6 +224,13 @@ class LiveStore:
             p.hset(keys.job_accepted(market), job_id, accepted)
             p.hset(keys.job_pending(market), job_id, pending)
             await p.execute()
+
+    async def replace_job_record(self, market: str, job_id: str, record: dict[str, Any]) -> bool:
+        """Replace an open job's record, leaving its slot counts alone (offers may be moving
+        them); a job that has left dispatch meanwhile stays out. True when replaced."""
+        done = await self._replace_record(keys=[keys.jobs(market)],
+                                          args=[job_id, codec.dumps(record)])
+        return bool(done)
 
     async def close_job(self, market: str, job_id: str) -> None:
         """Take a job out of dispatch; headcount 0 makes every later offer for it not fit."""

@@ -93,7 +93,8 @@ def jobs_pool(rows: list[dict[str, Any]]) -> JobPool:
         end_at=start + np.array([r["hours"] for r in full]) * HOUR,
         slots=np.array([r["slots"] for r in full], dtype=np.int64),
         posted_at=np.full(len(full), NOW - 60.0),
-        employer_rating=np.full(len(full), 4.0),
+        employer_rating=np.array([r.get("employer_rating", 4.0) for r in full]),
+        employer_reliability=np.array([r.get("employer_reliability", 1.0) for r in full]),
     )
 
 
@@ -441,6 +442,8 @@ def random_market(seed: int, n_workers: int, n_jobs: int) -> tuple[WorkerPool, J
                 "start": NOW + rng.uniform(-0.4, 6) * HOUR,
                 "hours": float(rng.choice([2.0, 4.0, 8.0])),
                 "slots": int(rng.integers(1, 3)),
+                "employer_rating": float(rng.uniform(1, 5)),
+                "employer_reliability": float(rng.uniform(0, 1)),
             }
         )
     n_ex = n_workers * n_jobs // 10
@@ -567,6 +570,74 @@ def test_cost_term_direction(better: dict[str, Any], worse: dict[str, Any], term
     terms = terms_for([better, worse], [{"at": (0.0, 0.0)}])
     assert terms[term][0] < terms[term][1]
     assert terms["total"][0] < terms["total"][1]
+
+
+@pytest.mark.parametrize(
+    ("better", "worse", "term"),
+    [
+        ({"employer_rating": 4.8}, {"employer_rating": 2.5}, "employer_rating"),
+        ({"employer_reliability": 1.0}, {"employer_reliability": 0.7}, "employer_reliability"),
+    ],
+)
+def test_employer_term_direction(better: dict[str, Any], worse: dict[str, Any], term: str) -> None:
+    """For the same worker and trip, the job of a better-rated or more reliable employer is
+    cheaper."""
+    terms = terms_for([{}], [better, worse])
+    assert terms[term][0] < terms[term][1]
+    assert terms["total"][0] < terms["total"][1]
+
+
+@pytest.mark.parametrize(
+    ("job", "term", "value"),
+    [
+        ({"employer_rating": 5.0}, "employer_rating", -0.2),
+        ({"employer_rating": 1.0}, "employer_rating", 0.2),
+        ({"employer_reliability": 1.0}, "employer_reliability", -0.5),
+        ({"employer_reliability": 0.0}, "employer_reliability", 0.5),
+        ({"employer_reliability": 0.5}, "employer_reliability", 0.0),
+    ],
+)
+def test_employer_terms_are_capped_at_their_weight(
+    job: dict[str, Any], term: str, value: float
+) -> None:
+    assert terms_for([{}], [job])[term][0] == pytest.approx(value)
+
+
+def test_a_worker_goes_to_the_employer_who_keeps_its_word() -> None:
+    """Two jobs start together; the nearer one is posted by an employer with no-shows and
+    unpaid wages on record. The worker is sent a little further, to the employer who keeps
+    its word; with both employers clean, to the nearer job."""
+    worker = [{"at": (0.0, 0.0)}]
+    lapsed = {"at": (1.0, 0.0), "employer_reliability": 0.2}
+    clean = {"at": (1.5, 0.0), "employer_reliability": 1.0}
+    plan = m.plan_round(workers_pool(worker), jobs_pool([lapsed, clean]), RULES, NOW,
+                        Exclusions.none())
+    assert [(x.worker_row, x.job_row) for x in plan.matches] == [(0, 1)]
+    assert plan.matches[0].terms["employer_reliability"] == pytest.approx(-0.5)
+    assert plan.job_reasons == {0: "outranked"}
+    plan = m.plan_round(workers_pool(worker), jobs_pool([lapsed | {"employer_reliability": 1.0},
+                                                         clean]), RULES, NOW, Exclusions.none())
+    assert [(x.worker_row, x.job_row) for x in plan.matches] == [(0, 0)]
+
+
+def test_a_workers_own_shortlist_ranks_employers_too() -> None:
+    """A worker with more jobs in reach than ``PER_WORKER`` keeps the cheapest, not merely
+    the nearest: a far job of a clean employer survives the cut that five near jobs of a
+    lapsed one would otherwise win (each job has many better-placed workers, so the
+    job-side lists do not keep this worker)."""
+    crowd = [{"at": (2.0, 0.0), "key_group": True, "waited_s": 4 * HOUR}] * 40
+    me = {"at": (0.0, 0.0)}
+    near = [{"at": (0.2 + 0.05 * i, 0.0), "employer_reliability": 0.0,
+             "start": NOW + 3 * HOUR} for i in range(m.PER_WORKER)]
+    far = {"at": (1.2, 0.0), "employer_reliability": 1.0, "start": NOW + 3 * HOUR}
+    workers, jobs = workers_pool([me, *crowd]), jobs_pool([*near, far])
+    shortlist = m._Shortlist(workers, jobs, RULES)
+    search = m._Search(workers, jobs, RULES, NOW, Exclusions.none())
+    for chunk in search.eligible():
+        shortlist.add(*chunk)
+    cand, _ = shortlist.finish()
+    mine = set(cand.job[cand.worker == 0].tolist())
+    assert len(jobs) - 1 in mine
 
 
 @pytest.mark.parametrize(
@@ -750,7 +821,7 @@ def test_solve_against_brute_force(seed: int) -> None:
 
 
 def test_plan_round_matches_with_terms() -> None:
-    """Each match names its pair, distance, travel and all seven cost terms."""
+    """Each match names its pair, distance, travel and every cost term."""
     workers = workers_pool([{"key_group": True}, {}])
     jobs = jobs_pool([{"at": (1.0, 0.0)}])
     plan = m.plan_round(workers, jobs, RULES, NOW, Exclusions.none())
