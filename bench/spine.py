@@ -7,9 +7,12 @@
   round's offers fan out to it (measured from outside by a websocket ping every 2 ms, as the
   worst round trip minus the median one);
 - ``spine.post_to_socket_ms``: a job posted over HTTP while its worker waits, until its offer
-  arrives on that worker's socket (full server: web + dispatcher), median over repeats.
+  arrives on that worker's socket (full server: web + dispatcher), median over repeats;
+- ``trust.suspend_to_sockets_ms``: a manager suspends an employer whose open jobs hold pending
+  offers, until the last of the offered workers' sockets has its ``offer_closed`` (withdrawn)
+  (SPEC: "within a second"); with the suspend request's own time beside it.
 
-    python bench/spine.py [--sizes 1000x200,10000x2000] [--posts 30]
+    python bench/spine.py [--sizes 1000x200,10000x2000] [--posts 30] [--suspend 100x300]
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from gigmarket.core.model import OfferState  # noqa: E402
 from gigmarket.credentials import new_token, token_hash  # noqa: E402
 from gigmarket.dispatch.round import run_round  # noqa: E402
 from gigmarket.dispatch.solver import Solver  # noqa: E402
+from gigmarket.services import auth  # noqa: E402
 from gigmarket.services import offers as offer_service  # noqa: E402
 from gigmarket.services.context import Context  # noqa: E402
 from gigmarket.services.live_records import rebuild_market  # noqa: E402
@@ -300,11 +304,84 @@ async def post_to_socket(tmp: Path, waiting: int, posts: int) -> None:
         embedded.stop()
 
 
+async def suspend_to_sockets(tmp: Path, n_jobs: int, n_workers: int) -> None:
+    """One employer's ``n_jobs`` open jobs, offered to ``n_workers`` waiting workers, each
+    watching on a socket; then the manager suspends the employer."""
+    data = tmp / "suspend"
+    os.environ["GIGMARKET_DATA"] = str(data)
+    settings = load()
+    embedded = EmbeddedRedis(data)
+    url = embedded.start()
+    ledger = await Ledger.open(settings.ledger_path)
+    web: subprocess.Popen[bytes] | None = None
+    try:
+        now = time.time()
+        sr = synthetic_round(n_workers, n_jobs, seed=3, now=now)
+        ids = await seed(ledger, sr, now)
+        employer_id = sr.jobs.employer_ids[0]
+        async with ledger.transaction() as tx:
+            # Every job the suspended employer's, and every worker fit for all of them.
+            await tx.execute("UPDATE jobs SET employer_id = ?, skills = '[\"loading\"]',"
+                             " headcount = 3", (employer_id,))
+            await tx.execute("UPDATE workers SET skills = '[\"loading\"]', min_wage_fen = 0")
+        manager_id = await auth.add_manager(ledger, settings, "bench", "correct-horse-battery",
+                                            [MARKET])
+        manager_token = await session(ledger, "manager", manager_id)
+        tokens = [await session(ledger, "worker", w) for w in ids]
+        port = 18998
+        web = web_process(data, url, port, dispatch=True)
+        for _ in range(600):  # until the first rounds have offered what they can
+            row = await ledger.one("SELECT COUNT(*) FROM offers WHERE state = 'pending'")
+            if row is not None and row[0] >= min(n_workers, 3 * n_jobs) * 0.9:
+                break
+            await asyncio.sleep(0.1)
+        offered = [r["worker_id"] for r in await ledger.all(
+            "SELECT worker_id FROM offers WHERE state = 'pending'")]
+        by_worker = dict(zip(ids, tokens, strict=True))
+        sockets = []
+        for w in offered:
+            ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws")
+            await ws.send(json.dumps({"type": "auth", "token": by_worker[w]}))
+            assert json.loads(await ws.recv())["type"] == "ready"
+            sockets.append(ws)
+
+        async def closed(ws: Any) -> float:
+            while True:
+                msg = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if msg["type"] == "offer_closed" and msg.get("reason") == "withdrawn":
+                    return time.perf_counter()
+
+        waiting = [asyncio.create_task(closed(ws)) for ws in sockets]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=60,
+                                     headers={"Authorization": f"Bearer {manager_token}"}) as c:
+            t0 = time.perf_counter()
+            r = await c.post(f"/employers/{employer_id}/suspend", json={"note": "bench"})
+            t_answer = time.perf_counter()
+            assert r.status_code == 200, r.text
+        arrivals = await asyncio.gather(*waiting)
+        for ws in sockets:
+            await ws.close()
+        after = [(t - t0) * 1000 for t in arrivals]
+        p = {"jobs": n_jobs, "pending_offers_watched": len(sockets),
+             "suspend_request_ms": round((t_answer - t0) * 1000, 1),
+             "median_ms": round(statistics.median(after), 1)}
+        emit("trust.suspend_to_sockets_ms", max(after), "ms", stat="last socket", **p)
+    finally:
+        if web is not None:
+            web.terminate()
+            web.wait(20)
+        await ledger.aclose()
+        embedded.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000x200,10000x2000")
     parser.add_argument("--posts", type=int, default=30)
+    parser.add_argument("--suspend", default="100x300",
+                        help="JOBSxWORKERS: the suspended employer's jobs and the workers "
+                             "holding its offers")
     parser.add_argument("--listeners", type=int, default=300,
                         help="worker sockets held open on the web process during the round")
     args = parser.parse_args(argv)
@@ -313,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
             nw, nj = (int(x) for x in size.lower().split("x"))
             asyncio.run(round_and_stall(nw, nj, Path(tmp), args.listeners))
         asyncio.run(post_to_socket(Path(tmp), 1000, args.posts))
+        nj, nw = (int(x) for x in args.suspend.lower().split("x"))
+        asyncio.run(suspend_to_sockets(Path(tmp), nj, nw))
     return 0
 
 

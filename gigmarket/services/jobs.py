@@ -3,15 +3,31 @@ manager's review of both."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from gigmarket.core import validation as v
-from gigmarket.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from gigmarket.core.model import JobState, KeyGroup, OfferState, Role, check_transition
+from gigmarket.core.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+from gigmarket.core.model import (
+    JobState,
+    KeyGroup,
+    OfferState,
+    Role,
+    can_transition,
+    check_transition,
+)
 from gigmarket.core.reliability import is_late
 from gigmarket.services import lifecycle, views
 from gigmarket.services import offers as offer_service
@@ -19,6 +35,9 @@ from gigmarket.services.auth import require, require_market
 from gigmarket.services.context import (
     Context,
     Principal,
+    employer_recipient,
+    market_event,
+    market_recipient,
     tell_market,
     worker_recipient,
 )
@@ -184,62 +203,146 @@ async def cancel_job(ctx: Context, principal: Principal, job_id: str,
 
 async def withdraw_job(ctx: Context, actor_id: str, job: Row, *, reason: str,
                        by_employer: bool) -> dict[str, Any]:
-    """Cancel ``job`` whoever asks (its employer, a manager, a suspension). An employer who
-    calls off accepted work within ``late_cancel_hours`` of the start loses reliability."""
-    job_id = job["id"]
+    """Cancel ``job`` whoever asks (its employer, a manager). An employer who calls off
+    accepted work within ``late_cancel_hours`` of the start loses reliability."""
     check_transition(JobState(job["state"]), JobState.CANCELLED, what="job")
-    market_id = job["market_id"]
-    # No new offer can fit from here on (headcount 0 in the live store).
-    await ctx.live.close_job(market_id, job_id)
-    for o in await ctx.ledger.all(
-        "SELECT id FROM offers WHERE job_id = ? AND state = 'pending'", (job_id,)
-    ):
-        # Accepted or closed meanwhile: handled with the assignments below.
-        with contextlib.suppress(ConflictError, NotFoundError):
-            await offer_service.close(ctx, o["id"], OfferState.WITHDRAWN,
-                                      reason_detail="job_cancelled")
-    back_to_pool: list[Row] = []
-    async with ctx.ledger.transaction(ctx.clock()) as tx:
-        fresh = await tx.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    if not await withdraw_jobs(ctx, actor_id, [job], reason=reason, by_employer=by_employer):
+        fresh = await ctx.ledger.one("SELECT state FROM jobs WHERE id = ?", (job["id"],))
         assert fresh is not None
+        # It moved on meanwhile (work began, or another cancel won): say so.
         check_transition(JobState(fresh["state"]), JobState.CANCELLED, what="job")
-        await tx.execute("UPDATE jobs SET state = 'cancelled', updated_at = ? WHERE id = ?",
-                         (tx.now, job_id))
-        told = await tx.all("SELECT * FROM assignments WHERE job_id = ? AND state IN"
-                            " ('accepted', 'checked_in')", (job_id,))
-        for a in told:
-            await tx.execute("UPDATE assignments SET state = 'cancelled', updated_at = ?"
-                             " WHERE id = ?", (tx.now, a["id"]))
-            await tx.message(worker_recipient(a["worker_id"]), {
-                "type": "job_cancelled", "job_id": job_id, "assignment_id": a["id"]})
-            w = await tx.one("SELECT * FROM workers WHERE id = ?", (a["worker_id"],))
-            if w is not None and w["state"] == "assigned" and w["market_id"]:
-                await tx.execute("UPDATE workers SET state = 'available', updated_at = ?"
-                                 " WHERE id = ?", (tx.now, w["id"]))
-                back_to_pool.append(w)
-        late = by_employer and bool(told) and is_late(
-            tx.now, fresh["start_at"], ctx.market(market_id).rules.late_cancel_hours)
-        if late:
-            await tx.execute("UPDATE employers SET late_cancels = late_cancels + 1 WHERE id = ?",
-                             (fresh["employer_id"],))
-            await lifecycle.recompute_employer(tx, fresh["employer_id"])
-        await tx.event("job.cancelled", market_id=market_id, actor=actor_id,
-                       subject=job_id, event_id=f"job:{job_id}:cancelled",
-                       payload={"reason": reason, "late": late, "workers_told": len(told)})
-        await offer_service.tell_employer(ctx, tx, job_id)
-        await tell_market(ctx, tx, market_id, "job.cancelled", job_id=job_id,
-                          title=fresh["title"], reason=reason)
-        records = []
-        for w in back_to_pool:
-            fresh_w = await tx.one("SELECT * FROM workers WHERE id = ?", (w["id"],))
-            assert fresh_w is not None
-            records.append((fresh_w, await worker_record(tx, ctx, fresh_w, tx.now)))
-        tx.kicks.add(market_id)
-    await ctx.live.forget_job(market_id, job_id)
-    for w, record in records:
+    return await offer_service.job_view(ctx, ctx.ledger, job["id"])
+
+
+async def withdraw_jobs(ctx: Context, actor_id: str, jobs: Sequence[Row], *, reason: str,
+                        by_employer: bool) -> list[str]:
+    """Cancel several jobs in one transaction; returns the ids cancelled (a job that began or
+    was cancelled meanwhile is skipped). Their pending offers close as ``withdrawn``, hired
+    workers are told and those still checked in go back to the pool.
+
+    One transaction for all, not one per job and offer: a suspended employer's hundred jobs
+    and their offers reach every worker's socket at once, in about a second's budget, where
+    a commit per offer would take several seconds of fsyncs.
+    """
+    if not jobs:
+        return []
+    # No new offer can fit from here on (headcount 0 in the live store).
+    for job in jobs:
+        await ctx.live.close_job(job["market_id"], job["id"])
+    by_id = {j["id"]: j for j in jobs}
+    marks = ",".join("?" * len(by_id))
+
+    async def gate(o: Row) -> Row | None:
+        try:
+            await ctx.live.close_offer(o["market_id"], o["id"])
+        except NotFoundError:
+            pass  # not pending in Redis: lost with a restart; the ledger still closes it
+        except DomainError:
+            return None  # accepted meanwhile: the hire is cancelled with the others below
+        return o
+
+    pending = await ctx.ledger.all(f"SELECT * FROM offers WHERE job_id IN ({marks})"
+                                   " AND state = 'pending'", list(by_id))
+    offers = [o for o in await asyncio.gather(*(gate(o) for o in pending)) if o is not None]
+    async with ctx.ledger.transaction(ctx.clock()) as tx:
+        fresh = await tx.all(f"SELECT * FROM jobs WHERE id IN ({marks})", list(by_id))
+        # A job that began or was cancelled meanwhile is left as it is.
+        going = [j for j in fresh if can_transition(JobState(j["state"]), JobState.CANCELLED)]
+        cancelled = {j["id"] for j in going}
+        await _close_offers(tx, [o for o in offers if o["job_id"] in cancelled], actor_id)
+        back_to_pool = await _cancel_jobs(ctx, tx, going, actor_id, reason=reason,
+                                          by_employer=by_employer)
+        tx.kicks.update(j["market_id"] for j in going)
+    for job in going:
+        await ctx.live.forget_job(job["market_id"], job["id"])
+    for w, record in back_to_pool:
         await ctx.live.put_worker(w["market_id"], w["id"], record)
     await ctx.publish(tx)
-    return await offer_service.job_view(ctx, ctx.ledger, job_id)
+    return [j["id"] for j in going]
+
+
+async def _close_offers(tx: Tx, offers: list[Row], actor_id: str) -> None:
+    """Close pending offers as withdrawn (already closed in the live store), in a few
+    statements however many there are."""
+    ids = [o["id"] for o in offers]
+    if not ids:
+        return
+    marks = ",".join("?" * len(ids))
+    still = {r["id"] for r in await tx.all(
+        f"SELECT id FROM offers WHERE id IN ({marks}) AND state = 'pending'", ids)}
+    offers = [o for o in offers if o["id"] in still]
+    await tx.executemany("UPDATE offers SET state = 'withdrawn', closed_at = ? WHERE id = ?",
+                         [(tx.now, o["id"]) for o in offers])
+    per_job = Counter(o["job_id"] for o in offers)
+    await tx.executemany("UPDATE jobs SET pending = pending - ?, updated_at = ? WHERE id = ?",
+                         [(n, tx.now, job_id) for job_id, n in per_job.items()])
+    await tx.executemany("UPDATE workers SET state = 'available', updated_at = ?"
+                         " WHERE id = ? AND state = 'offered'",
+                         [(tx.now, o["worker_id"]) for o in offers])
+    for market_id in {o["market_id"] for o in offers}:
+        await tx.event_many("offer.withdrawn", market_id, actor_id, [
+            (f"offer:{o['id']}:withdrawn", o["id"],
+             {"job_id": o["job_id"], "worker_id": o["worker_id"], "detail": "job_cancelled"})
+            for o in offers if o["market_id"] == market_id])
+    await tx.message_many([
+        (worker_recipient(o["worker_id"]),
+         {"type": "offer_closed", "offer_id": o["id"], "reason": OfferState.WITHDRAWN.value})
+        for o in offers])
+
+
+async def _cancel_jobs(ctx: Context, tx: Tx, jobs: list[Row], actor_id: str, *, reason: str,
+                       by_employer: bool) -> list[tuple[Row, dict[str, Any]]]:
+    """The jobs cancelled with their hires, everyone concerned told; returns the hired
+    workers who go back to the pool, with their live records."""
+    if not jobs:
+        return []
+    ids = [j["id"] for j in jobs]
+    marks = ",".join("?" * len(ids))
+    await tx.executemany("UPDATE jobs SET state = 'cancelled', updated_at = ? WHERE id = ?",
+                         [(tx.now, job_id) for job_id in ids])
+    told = await tx.all(f"SELECT * FROM assignments WHERE job_id IN ({marks}) AND state IN"
+                        " ('accepted', 'checked_in')", ids)
+    freed: list[Row] = []
+    for a in told:
+        await tx.execute("UPDATE assignments SET state = 'cancelled', updated_at = ?"
+                         " WHERE id = ?", (tx.now, a["id"]))
+        await tx.message(worker_recipient(a["worker_id"]), {
+            "type": "job_cancelled", "job_id": a["job_id"], "assignment_id": a["id"]})
+        w = await tx.one("SELECT * FROM workers WHERE id = ?", (a["worker_id"],))
+        if w is not None and w["state"] == "assigned" and w["market_id"]:
+            await tx.execute("UPDATE workers SET state = 'available', updated_at = ?"
+                             " WHERE id = ?", (tx.now, w["id"]))
+            freed.append(w)
+    hires = Counter(a["job_id"] for a in told)
+    views_ = await offer_service.job_views(ctx, tx, ids)
+    feed: list[tuple[str, dict[str, Any]]] = []
+    events: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    for job in jobs:
+        market_id = job["market_id"]
+        late = by_employer and hires[job["id"]] > 0 and is_late(
+            tx.now, job["start_at"], ctx.market(market_id).rules.late_cancel_hours)
+        if late:
+            await tx.execute("UPDATE employers SET late_cancels = late_cancels + 1"
+                             " WHERE id = ?", (job["employer_id"],))
+            await lifecycle.recompute_employer(tx, job["employer_id"])
+        event_id = f"job:{job['id']}:cancelled"
+        events.setdefault(market_id, []).append(
+            (event_id, job["id"],
+             {"reason": reason, "late": late, "workers_told": hires[job["id"]]}))
+        feed.append((employer_recipient(job["employer_id"]),
+                     {"type": "job", "job": views_[job["id"]]}))
+        feed.append((market_recipient(market_id), market_event(
+            event_id, "job.cancelled", ctx.iso(tx.now, market_id),
+            {"job_id": job["id"], "title": job["title"], "reason": reason})))
+    for market_id, items in events.items():
+        await tx.event_many("job.cancelled", market_id, actor_id, items)
+    await tx.message_many(feed)
+    records = []
+    for w in freed:
+        fresh_w = await tx.one("SELECT * FROM workers WHERE id = ?", (w["id"],))
+        assert fresh_w is not None
+        records.append((fresh_w, await worker_record(tx, ctx, fresh_w, tx.now)))
+    return records
 
 
 # -- the manager's side ---------------------------------------------------------------------

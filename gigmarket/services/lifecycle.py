@@ -10,6 +10,7 @@ commit.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gigmarket.core import reliability as rel
@@ -102,6 +103,7 @@ async def recompute_employer(tx: Tx, employer_id: str) -> float:
         e["kept"], e["no_shows"], e["late_cancels"], e["disputes"], e["upheld_reports"]))
     await tx.execute("UPDATE employers SET reliability = ?, updated_at = ? WHERE id = ?",
                      (value, tx.now, employer_id))
+    tx.rescored_employers.add(employer_id)
     return value
 
 
@@ -115,18 +117,6 @@ async def refresh_worker(ctx: Context, worker_id: str) -> None:
         return
     record = await worker_record(ctx.ledger, ctx, row, ctx.clock())
     await ctx.live.put_worker(row["market_id"], worker_id, record, state)
-
-
-async def refresh_employer_jobs(ctx: Context, employer_id: str) -> None:
-    """The employer's open jobs' live records after its rating changed (offers show it)."""
-    employer = await ctx.ledger.one("SELECT * FROM employers WHERE id = ?", (employer_id,))
-    assert employer is not None
-    for job in await ctx.ledger.all(
-        "SELECT * FROM jobs WHERE employer_id = ? AND state = 'open'", (employer_id,)
-    ):
-        await ctx.live.put_job(job["market_id"], job["id"],
-                               job_record(job, employer, ctx.settings.skills),
-                               job["headcount"], job["accepted"], job["pending"])
 
 
 # -- the site -----------------------------------------------------------------------------------
@@ -224,11 +214,17 @@ async def no_show(ctx: Context, principal: Principal, assignment_id: str) -> dic
     return {"assignment": view}
 
 
-async def cancel(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
+async def cancel(ctx: Context, principal: Principal, assignment_id: str, *,
+                 employer_absent: Callable[[Tx], Awaitable[None]] | None = None,
+                 ) -> dict[str, Any]:
     """The worker calls off accepted work before checking in (issue 5, slice 6).
 
     The slot reopens and is re-offered at once, never to them again; within
     ``late_cancel_hours`` of the start it counts as a late cancel against their reliability.
+
+    ``employer_absent`` (from ``trust.report``) files, in the same transaction, the worker's
+    report that nobody came to give the work: then the call-off is not counted against them
+    until a manager finds the report false.
     """
     require(principal, Role.WORKER)
     a, job = await _assignment(ctx, principal, assignment_id)
@@ -254,7 +250,10 @@ async def cancel(ctx: Context, principal: Principal, assignment_id: str) -> dict
         if back_to_pool:
             await tx.execute("UPDATE workers SET state = 'available', updated_at = ?"
                              " WHERE id = ?", (tx.now, w["id"]))
-        late = rel.is_late(tx.now, a["start_at"], rules.late_cancel_hours)
+        late = (employer_absent is None
+                and rel.is_late(tx.now, a["start_at"], rules.late_cancel_hours))
+        if employer_absent is not None:
+            await employer_absent(tx)
         reliability = w["reliability"]
         if late:
             await tx.execute("UPDATE workers SET late_cancels = late_cancels + 1 WHERE id = ?",
@@ -263,8 +262,10 @@ async def cancel(ctx: Context, principal: Principal, assignment_id: str) -> dict
         await tx.event("assignment.cancelled", market_id=market_id, actor=principal.user_id,
                        subject=a["id"], event_id=f"assignment:{a['id']}:cancelled",
                        payload={"job_id": job["id"], "worker_id": w["id"], "by": "worker",
-                                "late": late, "reliability": round(reliability, 4)})
-        view = await _tell_both(ctx, tx, row, "assignment.cancelled", by="worker", late=late)
+                                "late": late, "employer_absent": employer_absent is not None,
+                                "reliability": round(reliability, 4)})
+        view = await _tell_both(ctx, tx, row, "assignment.cancelled", by="worker", late=late,
+                                employer_absent=employer_absent is not None)
         job_after = await tx.one("SELECT * FROM jobs WHERE id = ?", (job["id"],))
         employer = await tx.one("SELECT * FROM employers WHERE id = ?", (job["employer_id"],))
         assert job_after is not None and employer is not None
@@ -510,10 +511,10 @@ async def rate(ctx: Context, principal: Principal, assignment_id: str,
                        payload={"by": principal.role.value, "ratee": ratee, "stars": stars,
                                 "tags": tags})
         await _tell_both(ctx, tx, a, "rating.given", by=principal.role.value, stars=stars)
+        if by_worker:
+            tx.rescored_employers.add(ratee)
     await ctx.publish(tx)
-    if by_worker:
-        await refresh_employer_jobs(ctx, ratee)
-    else:
+    if not by_worker:
         await refresh_worker(ctx, ratee)
     return {"assignment_id": a["id"], "by": principal.role.value, "stars": stars, "tags": tags,
             "rating": views.rating(r["rating_sum"], r["rating_count"])}

@@ -50,8 +50,10 @@ async def offer_view(ctx: Context, row: Row, q: Tx | Any | None = None) -> dict[
 async def assignment_view(ctx: Context, row: Row, q: Tx | Any | None = None) -> dict[str, Any]:
     job, employer = await _job_and_employer(q or ctx.ledger, row["job_id"])
     code = site_code.sign(row["id"], row["end_at"] + CODE_GRACE_S, ctx.settings.secret_key)
+    grace_s = ctx.market(row["market_id"]).rules.no_show_grace_minutes * 60
     return views.assignment(row, job, employer, lambda t: ctx.iso(t, row["market_id"]),
-                            qr=code, qr_svg=site_code.svg(code))
+                            qr=code, qr_svg=site_code.svg(code),
+                            absent_after=row["start_at"] + grace_s)
 
 
 def _iso_for(ctx: Context, market_id: str) -> views.Iso:

@@ -15,11 +15,12 @@ from gigmarket.services import lifecycle
 from gigmarket.services import offers as offer_service
 from gigmarket.services.auth import require, require_market
 from gigmarket.services.context import Context, Principal, tell_market
-from gigmarket.services.jobs import withdraw_job
+from gigmarket.services.jobs import withdraw_jobs
 from gigmarket.store import keys
-from gigmarket.store.ledger import Row, new_id
+from gigmarket.store.ledger import Row, Tx, new_id
 
-REPORT_REASONS = ("fake", "not_as_described", "unpaid")
+#: ``no_show``: the worker came and nobody was there to give the work (雇主未到场).
+REPORT_REASONS = ("fake", "not_as_described", "unpaid", "no_show")
 #: Jobs a suspension withdraws: everything not yet under way.
 WITHDRAWN_ON_SUSPENSION = ("pending_review", "open", "filled")
 
@@ -28,7 +29,11 @@ WITHDRAWN_ON_SUSPENSION = ("pending_review", "open", "filled")
 
 async def report(ctx: Context, principal: Principal, job_id: str,
                  body: object) -> dict[str, Any]:
-    """A worker who was offered or hired for a job reports it."""
+    """A worker who was offered or hired for a job reports it.
+
+    A ``no_show`` report also ends the worker's accepted work on the job (they are free to
+    be dispatched again at once), without counting against them; see :func:`resolve_report`.
+    """
     require(principal, Role.WORKER)
     fields = v.exact_fields(body, required={"reason"}, optional={"note"})
     reason = fields["reason"]
@@ -45,12 +50,13 @@ async def report(ctx: Context, principal: Principal, job_id: str,
     if job is None or not met:
         # Only who met the posting may report it: a rival cannot flood the queue.
         raise NotFoundError("no such job among your offers and work", field="job_id")
-    async with ctx.ledger.transaction(ctx.clock()) as tx:
+    report_id = new_id("rp")
+
+    async def file(tx: Tx) -> None:
         if await tx.one("SELECT 1 FROM reports WHERE job_id = ? AND worker_id = ?",
                         (job_id, principal.user_id)) is not None:
             raise ConflictError("you have already reported this job", code="already_reported",
                                 field="job_id")
-        report_id = new_id("rp")
         await tx.execute(
             "INSERT INTO reports (id, job_id, worker_id, employer_id, market_id, reason, note,"
             " at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
@@ -61,8 +67,29 @@ async def report(ctx: Context, principal: Principal, job_id: str,
                        subject=report_id, payload={"job_id": job_id, "reason": reason})
         await tell_market(ctx, tx, job["market_id"], "report.filed", report_id=report_id,
                           job_id=job_id, title=job["title"], reason=reason)
-    await ctx.publish(tx)
+
+    if reason == "no_show":
+        waiting = await _awaited_work(ctx, job, principal.user_id)
+        await lifecycle.cancel(ctx, principal, waiting["id"], employer_absent=file)
+    else:
+        async with ctx.ledger.transaction(ctx.clock()) as tx:
+            await file(tx)
+        await ctx.publish(tx)
     return {"id": report_id, "job_id": job_id, "reason": reason, "note": note, "state": "open"}
+
+
+async def _awaited_work(ctx: Context, job: Row, worker_id: str) -> Row:
+    """The worker's accepted, not yet begun work on ``job``, once nobody came to give it."""
+    a = await ctx.ledger.one("SELECT * FROM assignments WHERE job_id = ? AND worker_id = ?"
+                             " AND state = 'accepted'", (job["id"], worker_id))
+    if a is None:
+        raise ConflictError("nobody-came reports are for work you accepted and have not begun",
+                            code="no_awaited_work", field="reason")
+    grace = ctx.market(job["market_id"]).rules.no_show_grace_minutes
+    if ctx.clock() < a["start_at"] + grace * 60:
+        raise ConflictError(f"an employer can be reported absent {grace:g} minutes after the"
+                            " start", code="too_early", field="reason")
+    return a
 
 
 _REPORT_SQL = (
@@ -112,10 +139,19 @@ async def resolve_report(ctx: Context, principal: Principal, report_id: str,
         await tx.execute("UPDATE reports SET state = 'resolved', upheld = ?,"
                          " resolution_note = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
                          (int(upheld), note, principal.user_id, tx.now, report_id))
+        absent = row["reason"] == "no_show"
         if upheld:
-            await tx.execute("UPDATE employers SET upheld_reports = upheld_reports + 1"
-                             " WHERE id = ?", (row["employer_id"],))
+            # An employer who left a hired worker standing is a no-show, the worst lapse
+            # after unpaid wages; any other upheld report counts as one of its own.
+            column = "no_shows" if absent else "upheld_reports"
+            await tx.execute(f"UPDATE employers SET {column} = {column} + 1 WHERE id = ?",
+                             (row["employer_id"],))
             await lifecycle.recompute_employer(tx, row["employer_id"])
+        elif absent:
+            # The employer was there: the worker's call-off was a late cancel after all.
+            await tx.execute("UPDATE workers SET late_cancels = late_cancels + 1 WHERE id = ?",
+                             (row["worker_id"],))
+            await lifecycle.recompute_worker(tx, row["worker_id"])
         await tx.event("report.resolved", market_id=row["market_id"], actor=principal.user_id,
                        subject=report_id, event_id=f"report:{report_id}:resolved",
                        payload={"upheld": upheld, "note": note,
@@ -123,6 +159,8 @@ async def resolve_report(ctx: Context, principal: Principal, report_id: str,
         await tell_market(ctx, tx, row["market_id"], "report.resolved", report_id=report_id,
                           upheld=upheld)
     await ctx.publish(tx)
+    if not upheld and row["reason"] == "no_show":
+        await lifecycle.refresh_worker(ctx, row["worker_id"])
     out = await ctx.ledger.one(f"{_REPORT_SQL} WHERE r.id = ?", (report_id,))
     assert out is not None
     return _report_view(ctx, out)
@@ -159,15 +197,12 @@ async def suspend(ctx: Context, principal: Principal, employer_id: str,
     # Every process closes the employer's sockets (SPEC 9).
     await ctx.live.publish(keys.REVOKE, json.dumps({"user_id": employer_id}))
     marks = ",".join("?" * len(WITHDRAWN_ON_SUSPENSION))
-    withdrawn = []
-    for job in await ctx.ledger.all(
+    jobs = await ctx.ledger.all(
         f"SELECT * FROM jobs WHERE employer_id = ? AND state IN ({marks})",
         (employer_id, *WITHDRAWN_ON_SUSPENSION),
-    ):
-        with contextlib.suppress(ConflictError):  # started or cancelled meanwhile
-            await withdraw_job(ctx, principal.user_id, job, reason="employer_suspended",
-                               by_employer=False)
-            withdrawn.append(job["id"])
+    )
+    withdrawn = await withdraw_jobs(ctx, principal.user_id, jobs, reason="employer_suspended",
+                                    by_employer=False)
     return {"employer_id": employer_id, "state": "suspended", "jobs_withdrawn": withdrawn}
 
 

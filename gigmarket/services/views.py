@@ -161,8 +161,12 @@ def offer(row: Record, job: Record, employer: Record,
 
 
 def assignment(row: Record, job: Record, employer: Record,
-               iso: Iso, *, qr: str, qr_svg: str) -> dict[str, Any]:
-    """ASSIGNMENT, for the worker: the employer's contact is theirs to see now (SPEC 9)."""
+               iso: Iso, *, qr: str, qr_svg: str, absent_after: float) -> dict[str, Any]:
+    """ASSIGNMENT, for the worker: the employer's contact is theirs to see now (SPEC 9).
+
+    ``absent_after``: from then on, work not yet begun may be called absent by either side
+    (the employer marks a no-show; the worker reports that nobody came to give the work).
+    """
     return {
         "id": row["id"],
         "job_id": row["job_id"],
@@ -179,4 +183,5 @@ def assignment(row: Record, job: Record, employer: Record,
         },
         "qr": qr,
         "qr_svg": qr_svg,
+        "absent_after": iso(absent_after),
     }

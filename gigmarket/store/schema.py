@@ -288,4 +288,33 @@ MIGRATIONS: Final[list[str]] = [
     CREATE INDEX reports_market_state ON reports(market_id, state, at);
     CREATE INDEX blocks_employer ON blocks(employer_id);
     """,
+    # 3: a worker can report that nobody came to give the work (an employer no-show). SQLite
+    # cannot change a CHECK in place, so the table is rebuilt with its rows (nothing refers
+    # to reports).
+    """
+    CREATE TABLE reports_v3 (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        worker_id TEXT NOT NULL REFERENCES workers(id),
+        employer_id TEXT NOT NULL REFERENCES employers(id),
+        market_id TEXT NOT NULL,
+        reason TEXT NOT NULL
+            CHECK (reason IN ('fake', 'not_as_described', 'unpaid', 'no_show')),
+        note TEXT NOT NULL DEFAULT '',
+        at REAL NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+        upheld INTEGER,
+        resolution_note TEXT,
+        resolved_by TEXT,
+        resolved_at REAL,
+        UNIQUE (job_id, worker_id)
+    );
+    INSERT INTO reports_v3 (id, job_id, worker_id, employer_id, market_id, reason, note, at,
+        state, upheld, resolution_note, resolved_by, resolved_at)
+        SELECT id, job_id, worker_id, employer_id, market_id, reason, note, at, state, upheld,
+        resolution_note, resolved_by, resolved_at FROM reports;
+    DROP TABLE reports;
+    ALTER TABLE reports_v3 RENAME TO reports;
+    CREATE INDEX reports_market_state ON reports(market_id, state, at);
+    """,
 ]

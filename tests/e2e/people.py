@@ -8,10 +8,13 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import websockets
+
+if TYPE_CHECKING:
+    from tests.e2e.server import ServerProcess
 
 CST = timezone(timedelta(hours=8))
 
@@ -165,3 +168,23 @@ async def manager(api: str, ws_url: str, username: str, password: str) -> Person
         assert r.status_code == 200, r.text
         m.token, m.user_id = r.json()["token"], r.json()["user_id"]
     return m
+
+
+async def hired(server: ServerProcess, n: int, **job: object) -> tuple[
+        Person, Person, list[Person], dict[str, Any], list[dict[str, Any]]]:
+    """A verified employer's job for ``n``, offered to and accepted by ``n`` workers."""
+    api, ws = server.api, server.ws_url
+    boss = await manager(api, ws, "boss", "correct-horse")
+    workers = [await new_worker(api, ws, f"1380000000{i}") for i in range(n)]
+    for w in workers:
+        await w.connect()
+        await check_in(w)
+    employer = await new_employer(api, ws, "13900000001", verified_by=boss)
+    await employer.connect()
+    posted = await employer.ok("POST", "/markets/shiling/jobs", job_body(headcount=n, **job))
+    assignments = []
+    for w in workers:
+        offer = await w.wait_for(lambda m: m["type"] == "offer")
+        res = await w.ok("POST", f"/offers/{offer['offer_id']}/accept")
+        assignments.append(res["assignment"])
+    return boss, employer, workers, posted, assignments

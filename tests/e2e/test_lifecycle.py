@@ -7,32 +7,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from tests.e2e.people import Person, check_in, job_body, manager, new_employer, new_worker
+from tests.e2e.people import Person, hired, manager
 from tests.e2e.server import ServerProcess
 
 
 def ledger(server: ServerProcess) -> sqlite3.Connection:
     return sqlite3.connect(server.data_dir / "ledger.sqlite3")
-
-
-async def _hired(server: ServerProcess, n: int, **job: object) -> tuple[Person, Person,
-                                                                        list[Person], dict, list]:
-    """A verified employer's job for ``n``, offered to and accepted by ``n`` workers."""
-    api, ws = server.api, server.ws_url
-    boss = await manager(api, ws, "boss", "correct-horse")
-    workers = [await new_worker(api, ws, f"1380000000{i}") for i in range(n)]
-    for w in workers:
-        await w.connect()
-        await check_in(w)
-    employer = await new_employer(api, ws, "13900000001", verified_by=boss)
-    await employer.connect()
-    posted = await employer.ok("POST", "/markets/shiling/jobs", job_body(headcount=n, **job))
-    assignments = []
-    for w in workers:
-        offer = await w.wait_for(lambda m: m["type"] == "offer")
-        res = await w.ok("POST", f"/offers/{offer['offer_id']}/accept")
-        assignments.append(res["assignment"])
-    return boss, employer, workers, posted, assignments
 
 
 def _state_of(person: Person, assignment_id: str, state: str) -> Callable[[dict], bool]:
@@ -45,7 +25,7 @@ async def test_post_to_paid_and_rated(make_server: Callable[..., ServerProcess])
     site's code, one marked absent; completion, pay confirmed, ratings both ways; the job
     ends completed and every step is in the ledger and on both sockets."""
     server = make_server(no_show_grace_minutes=-120)
-    boss, employer, (a, b, c), job, (aa, ab, ac) = await _hired(server, 3)
+    boss, employer, (a, b, c), job, (aa, ab, ac) = await hired(server, 3)
     await boss.connect()
 
     # Check-in 1: the employer scans the worker's slip; the code works once.
@@ -138,7 +118,7 @@ async def test_unconfirmed_pay_becomes_a_dispute_the_manager_resolves(
     """A completion left unconfirmed past pay_confirm_hours becomes a dispute on the manager's
     queue; resolved unpaid with a note, it lowers the employer's reliability."""
     server = make_server(pay_confirm_hours=0.0003)
-    boss, employer, (w,), _, (a,) = await _hired(server, 1)
+    boss, employer, (w,), _, (a,) = await hired(server, 1)
     code = a["qr"]
     await employer.ok("POST", f"/assignments/{a['id']}/checkin", {"code": code})
     await employer.ok("POST", f"/assignments/{a['id']}/complete",

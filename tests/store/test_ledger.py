@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gigmarket.store.ledger import Ledger, Tx
+from gigmarket.store.ledger import Ledger, Tx, _statements
 from gigmarket.store.schema import MIGRATIONS
 
 JOB_SQL = (
@@ -25,6 +25,11 @@ OFFER_SQL = (
     "INSERT INTO offers (id, job_id, worker_id, market_id, round_id, created_at, expires_at,"
     " state, distance_km, travel_minutes, terms)"
     " VALUES (?, ?, ?, 'shiling', 'r1', 1, 46, ?, 1.2, 4.8, '{}')"
+)
+
+REPORT_SQL = (
+    "INSERT INTO reports (id, job_id, worker_id, employer_id, market_id, reason, at, state)"
+    " VALUES (?, 'j1', ?, 'e1', 'shiling', ?, 6, 'open')"
 )
 
 
@@ -382,3 +387,41 @@ async def test_a_committed_write_is_seen_by_the_next_read_even_under_overlapping
         stop.set()
         await asyncio.gather(*readers)
     assert missed == 0, f"{missed} of 200 fresh rows were invisible to the next read"
+
+
+async def test_migration_3_keeps_the_reports_filed_before_it(tmp_path: Path) -> None:
+    """A ledger at version 2 with a report on file moves to 3 with the report intact, and
+    then takes the new reason."""
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for number, script in enumerate(MIGRATIONS[:2], start=1):
+        for statement in _statements(script):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+    conn.execute("INSERT INTO employers (id, created_at, updated_at) VALUES ('e1', 1, 1)")
+    conn.execute("INSERT INTO workers (id, created_at, updated_at) VALUES ('w1', 1, 1)")
+    conn.execute(JOB_SQL, ("j1", 2))
+    conn.execute("INSERT INTO reports (id, job_id, worker_id, employer_id, market_id, reason,"
+                 " note, at, state) VALUES ('rp1', 'j1', 'w1', 'e1', 'shiling', 'fake',"
+                 " '没有这个厂', 5, 'open')")
+    conn.commit()
+    conn.close()
+
+    ledger = await Ledger.open(path)
+    try:
+        assert await versions(ledger) == list(range(1, len(MIGRATIONS) + 1))
+        kept = await ledger.one("SELECT * FROM reports WHERE id = 'rp1'")
+        assert kept is not None and (kept["reason"], kept["note"]) == ("fake", "没有这个厂")
+        async with ledger.transaction() as tx:
+            await tx.execute("INSERT INTO workers (id, created_at, updated_at)"
+                             " VALUES ('w2', 1, 1)")
+            await tx.execute(REPORT_SQL, ("rp2", "w2", "no_show"))
+        with pytest.raises(sqlite3.IntegrityError):
+            async with ledger.transaction() as tx:
+                await tx.execute(REPORT_SQL, ("rp3", "w1", "rude"))
+        assert [r["id"] for r in await ledger.all("SELECT id FROM reports ORDER BY id")] == [
+            "rp1", "rp2"]
+    finally:
+        await ledger.aclose()

@@ -35,6 +35,7 @@ addStrings({
     "k.aa.report.fake": "虚假招聘",
     "k.aa.report.not_as_described": "和说的不一样",
     "k.aa.report.unpaid": "不给工钱",
+    "k.aa.report.no_show": "到了现场没人开工",
     "k.aa.report.back": "不举报了",
     "k.aa.report.confirm": "确定举报「{title}」：{reason}？",
     "k.aa.report.text": "市场工作人员会查看并处理。",
@@ -144,6 +145,7 @@ addStrings({
     "k.aa.report.fake": "Fake job",
     "k.aa.report.not_as_described": "Not as described",
     "k.aa.report.unpaid": "Not paid",
+    "k.aa.report.no_show": "Nobody there to start the work",
     "k.aa.report.back": "Don't report",
     "k.aa.report.confirm": "Report “{title}”: {reason}?",
     "k.aa.report.text": "The market staff will look into it.",
@@ -658,7 +660,9 @@ function reportAndBlock(a) {
 /** Three huge reasons to pick from; resolves the reason code, or null when left alone. */
 function pickReportReason(a) {
   return new Promise((resolve) => {
-    const reasons = ["fake", "not_as_described", "unpaid"];
+    // Work not yet begun past its start (and grace): nobody came is the likeliest reason.
+    const absent = a.state === "accepted" && a.absent_after && Date.now() >= Date.parse(a.absent_after);
+    const reasons = [...(absent ? ["no_show"] : []), "fake", "not_as_described", "unpaid"];
     const dlg = h("dialog", { "aria-labelledby": "k-report-title", class: "k-report-dialog" },
       h("form", { method: "dialog", class: "k-stack" },
         h("h2", { id: "k-report-title" }, t("k.aa.report.title")),

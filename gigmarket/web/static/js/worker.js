@@ -79,6 +79,7 @@ addStrings({
     "w.report.fake": "虚假招聘",
     "w.report.not_as_described": "和说的不一样",
     "w.report.unpaid": "不给工钱",
+    "w.report.no_show": "到了现场没人开工（这份活取消，不算您爽约）",
     "w.report.send": "提交举报",
     "w.report.cancel": "不举报了",
     "w.report.done": "已举报，市场工作人员会处理。",
@@ -151,6 +152,7 @@ addStrings({
     "w.report.fake": "Fake job",
     "w.report.not_as_described": "Not as described",
     "w.report.unpaid": "Not paid",
+    "w.report.no_show": "Nobody there to start the work (the job is called off, not held against you)",
     "w.report.send": "Send report",
     "w.report.cancel": "Don't report",
     "w.report.done": "Reported; the market staff will look into it.",
@@ -611,8 +613,14 @@ async function rateEmployer(a, r) {
   renderJobs();
 }
 
+/** Work not yet begun whose start (plus the market's grace) has passed. */
+function awaitedInVain(a) {
+  return a.state === "accepted" && a.absent_after && Date.now() >= Date.parse(a.absent_after);
+}
+
 function report(a) {
-  const reasons = ["fake", "not_as_described", "unpaid"];
+  // Standing at a locked gate is the likeliest reason to report at that hour: it comes first.
+  const reasons = [...(awaitedInVain(a) ? ["no_show"] : []), "fake", "not_as_described", "unpaid"];
   const note = h("textarea", { id: "report-note", name: "note", maxlength: "200" });
   const dlg = h("dialog", { "aria-labelledby": "report-title" },
     h("form", { method: "dialog" },
