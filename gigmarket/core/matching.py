@@ -635,11 +635,11 @@ class _Shortlist:
         #: Eligible pairs seen, kept or not.
         self.count = 0
 
-    def _own(self, travel_minutes: F64, j: I64) -> I64:
-        """Each pair's level in its worker's own ranking (lower is better)."""
+    def _own_level(self, own: F64, travel_minutes: F64) -> I64:
+        """Each pair's level in its worker's own ranking (lower is better), from ``own``, the
+        pair's cost less the worker's own terms."""
         if self.own_scale:
-            value = (_travel_term(travel_minutes, self.rules) + self.job_total[j] - self.own_lo)
-            value *= self.own_scale
+            value = (own - self.own_lo) * self.own_scale
         else:
             value = travel_minutes * self.near_scale
         return np.minimum(value, _NEAR_LEVELS - 1).astype(np.int64)
@@ -648,14 +648,15 @@ class _Shortlist:
         """Pool a chunk of eligible pairs (see ``_Search.eligible``)."""
         self.count += len(w)
         travel_minutes = _travel_minutes(d, self.rules)
-        cost = _travel_term(travel_minutes, self.rules) + self.worker_total[w] + self.job_total[j]
+        own = _travel_term(travel_minutes, self.rules) + self.job_total[j]
+        cost = own + self.worker_total[w]
         level = np.clip((cost - self.lo) * self.scale, 0, _COST_LEVELS - 1).astype(np.int64)
         # The chunk holds all pairs of its jobs, so local job indices count them directly.
         by_job, _ = _cheapest(jl, level, _COST_LEVELS, self.job_limit[js])
         # A worker's PER_WORKER cheapest overall are never beyond the cut of any chunk seen
         # so far, so pairs beyond the running minimum of cuts cannot make the final list:
         # they skip the histogram, and the pool stays a few times PER_WORKER per worker.
-        near = self._own(travel_minutes, j)
+        near = self._own_level(own, travel_minutes)
         hopeful = np.flatnonzero(near <= self.worker_cut[w])
         chunk_best, cut = _cheapest(w[hopeful], near[hopeful], _NEAR_LEVELS, self.worker_limit)
         np.minimum(self.worker_cut, cut, out=self.worker_cut)
@@ -670,7 +671,7 @@ class _Shortlist:
             return _empty_candidates(), np.zeros(0)
         w, j, d, cost, by_job = (np.concatenate([p[k] for p in self.parts]) for k in range(5))
         travel_minutes = _travel_minutes(d, self.rules)
-        near = self._own(travel_minutes, j)
+        near = self._own_level(cost - self.worker_total[w], travel_minutes)
         keep = by_job | _cheapest(w, near, _NEAR_LEVELS, self.worker_limit)[0]
         cand = Candidates(w[keep], j[keep], d[keep], travel_minutes[keep])
         return cand, cost[keep]
