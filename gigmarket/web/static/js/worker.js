@@ -80,6 +80,7 @@ addStrings({
     "w.report.not_as_described": "和说的不一样",
     "w.report.unpaid": "不给工钱",
     "w.report.no_show": "到了现场没人开工（这份活取消，不算您爽约）",
+    "w.nobody": "到了现场没人开工？",
     "w.report.send": "提交举报",
     "w.report.cancel": "不举报了",
     "w.report.done": "已举报，市场工作人员会处理。",
@@ -153,6 +154,7 @@ addStrings({
     "w.report.not_as_described": "Not as described",
     "w.report.unpaid": "Not paid",
     "w.report.no_show": "Nobody there to start the work (the job is called off, not held against you)",
+    "w.nobody": "Nobody there to start the work?",
     "w.report.send": "Send report",
     "w.report.cancel": "Don't report",
     "w.report.done": "Reported; the market staff will look into it.",
@@ -545,6 +547,10 @@ function assignmentSteps(a) {
   if (["completed", "paid", "disputed"].includes(a.state)) {
     if (state.rated.has(a.id)) steps.push(h("p", { class: "badge badge-ok" }, icon("★"), t("w.rated")));
     else steps.push(h("h4", {}, t("w.rate")), ratingForm({ tags: EMPLOYER_TAGS, label: t("w.rate"), onRate: (r) => rateEmployer(a, r) }));
+  }
+  if (awaitedInVain(a) && !state.reported.has(a.job_id)) {
+    // Standing at a locked gate: the way out is in plain sight, not behind "report".
+    steps.push(h("button", { type: "button", class: "btn btn-primary btn-block", "data-nobody": a.id, onclick: () => report(a) }, icon("🚪"), t("w.nobody")));
   }
   if (a.state === "accepted") {
     steps.push(h("button", { type: "button", class: "btn btn-danger btn-block", "data-cancel": a.id, onclick: (ev) => cancelMine(a, ev.currentTarget) }, icon("✕"), t("aa.cancel")));

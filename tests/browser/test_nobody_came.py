@@ -1,0 +1,82 @@
+"""A worker at a locked gate, on the phone: past the start (and the market's grace) the card
+offers "nobody there to start the work"; the report calls the work off, and the manager's
+queue names it as the employer not showing up."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import DESKTOP, MANAGER, PHONE_TALL, watch_errors
+from tests.browser.test_after_accept import TITLE, WORKER_PHONE, accepted_assignment, phone_sign_in
+from tests.browser.test_journey import LIVE_MS
+from tests.e2e.conftest import write_config
+from tests.e2e.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """This module's server: absence may be called from two hours before the start, so work
+    starting in twenty minutes is already past it."""
+    root = tmp_path_factory.mktemp("nobody-came")
+    config = write_config(root / "config", {"no_show_grace_minutes": -120})
+    srv = ServerProcess(root / "data", env={"GIGMARKET_CONFIG": str(config)})
+    srv.start()
+    srv.cli("manager", "add", "--username", MANAGER[0], "--market", "shiling",
+            "--password", MANAGER[1])
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_worker_reports_that_nobody_came_and_the_manager_sees_it(
+    browser: Any,
+    server: ServerProcess,
+    shot: Callable[..., Path],
+    page_errors: list[str],
+) -> None:
+    from playwright.sync_api import expect
+
+    assignment, job = accepted_assignment(server)
+    wk = watch_errors(browser.new_context(viewport=PHONE_TALL, is_mobile=True, has_touch=True)
+                      .new_page(), page_errors)
+    phone_sign_in(wk, server.base_url, "/m/worker", WORKER_PHONE)
+    wk.locator("#tabs").get_by_role("button", name="我的活").click()
+    card = wk.locator("#assignments article").filter(has_text=TITLE)
+    expect(card).to_contain_text("已接受", timeout=LIVE_MS)
+    card.get_by_role("button", name="到了现场没人开工？").click()
+    dialog = wk.locator("dialog")
+    reason = dialog.get_by_label("到了现场没人开工（这份活取消，不算您爽约）")
+    expect(reason).to_be_checked()
+    dialog.get_by_label("备注").fill("厂门锁着，电话没人接")
+    shot(wk, "worker-390x844-nobody-came", full_page=True)
+    dialog.get_by_role("button", name="提交举报").click()
+    expect(card).to_contain_text("已取消", timeout=LIVE_MS)
+    expect(card).to_contain_text("已举报")
+    expect(card.get_by_role("button", name="到了现场没人开工？")).to_have_count(0)
+
+    dash = watch_errors(browser.new_context(viewport=DESKTOP).new_page(), page_errors)
+    dash.goto(f"{server.base_url}/manage")
+    dash.get_by_label("用户名").fill(MANAGER[0])
+    dash.get_by_label("密码").fill(MANAGER[1])
+    dash.get_by_role("button", name="登录").click()
+    queued = dash.locator("#reports tr").filter(has_text=TITLE)
+    expect(queued).to_contain_text("雇主未到场", timeout=LIVE_MS)
+    expect(queued).to_contain_text("厂门锁着，电话没人接")
+    shot(dash, "manage-1920x1080-nobody-came")
+
+    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite3")) as db:
+        assert db.execute("SELECT reason FROM reports WHERE job_id = ?",
+                          (job["id"],)).fetchall() == [("no_show",)]
+        assert db.execute("SELECT state FROM assignments WHERE id = ?",
+                          (assignment["id"],)).fetchone() == ("cancelled",)
+        assert db.execute("SELECT late_cancels FROM workers WHERE phone = ?",
+                          (WORKER_PHONE,)).fetchone() == (0,)
