@@ -255,7 +255,8 @@ async def close(
 
 async def why(ctx: Context, principal: Principal, offer_id: str) -> dict[str, Any]:
     row = await _own_offer(ctx, principal, offer_id)
-    terms = json.loads(row["terms"])
+    # Four places say all a person can read; + 0.0 turns a weightless term's -0.0 into 0.0.
+    terms = {k: round(float(v), 4) + 0.0 for k, v in json.loads(row["terms"]).items()}
     return {"offer_id": offer_id, "terms": terms,
             "distance_km": round(row["distance_km"], 2),
             "travel_minutes": round(row["travel_minutes"], 1),

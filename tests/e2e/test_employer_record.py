@@ -3,6 +3,7 @@ manager decides, and the employer's reliability then steers the next round's mat
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -83,6 +84,10 @@ async def test_an_employer_who_left_a_worker_standing_gets_workers_last(
     why = await second.ok("GET", f"/offers/{offered['offer_id']}/why")
     assert why["terms"]["employer_reliability"] == -0.5
     assert set(why["terms"]) >= {"employer_rating", "employer_reliability", "total"}
+    # Readable figures: four places at most, and no "-0.0" for a term that weighed nothing.
+    for v in why["terms"].values():
+        assert v == round(v, 4), why["terms"]
+        assert v != 0 or math.copysign(1.0, v) > 0, why["terms"]
     for p in (boss, lapsed, first, second):
         await p.disconnect()
 
