@@ -42,22 +42,26 @@ def sign_in(server: ServerProcess, phone: str, role: str) -> dict[str, Any]:
                     {"phone": phone, "code": sent["dev_code"], "role": role}))
 
 
-def accepted_assignment(server: ServerProcess) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A verified employer's job near the hall, offered to a checked-in worker who accepts."""
+def accepted_assignment(
+    server: ServerProcess, *, boss_phone: str = BOSS_PHONE, worker_phone: str = WORKER_PHONE,
+    title: str = TITLE, credit_body: str = "91440114MA5D8K3Q1", skill: str = "loading",
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A verified employer's job near the hall, offered to a checked-in worker who accepts
+    (a skill of its own keeps workers of earlier tests on the same server out of it)."""
     mgr = api(server, "POST", "/auth/login", {"username": MANAGER[0], "password": MANAGER[1]})
-    boss = sign_in(server, BOSS_PHONE, "employer")
+    boss = sign_in(server, boss_phone, "employer")
     api(server, "PUT", "/me/profile", {"name": "钱七", "org_name": "狮岭理货站",
-                                       "credit_code": credit_code("91440114MA5D8K3Q1")},
+                                       "credit_code": credit_code(credit_body)},
         boss["token"])
     api(server, "POST", f"/employers/{boss['user_id']}/verify", token=mgr["token"])
-    worker = sign_in(server, WORKER_PHONE, "worker")
-    api(server, "PUT", "/me/profile", {"name": "周九", "skills": ["loading"],
+    worker = sign_in(server, worker_phone, "worker")
+    api(server, "PUT", "/me/profile", {"name": "周九", "skills": [skill],
                                        "min_wage": {"amount": 150, "unit": "day"}},
         worker["token"])
     api(server, "POST", "/markets/shiling/checkin", {"station_id": "hall"}, worker["token"])
     start = (datetime.now(CST) + timedelta(minutes=20)).isoformat(timespec="seconds")
     job = api(server, "POST", "/markets/shiling/jobs", {
-        "title": TITLE, "skills": ["loading"], "headcount": 1,
+        "title": title, "skills": [skill], "headcount": 1,
         "wage": {"amount": 240, "unit": "day"}, "start_at": start, "duration_hours": 4,
         "lat": HALL["latitude"], "lon": HALL["longitude"], "address": "狮岭镇理货路 3 号",
     }, boss["token"])

@@ -116,10 +116,11 @@ export async function cancelAssignment(token, a, lateHours, { big = false } = {}
   }
 }
 
-/** A clear sentence for the lifecycle's refusals; bad_code here means the slip, not an OTP. */
-export function lifecycleError(err) {
+/** A clear sentence for the lifecycle's refusals: bad_code here means a check-in code, not an
+ * OTP; ``sentence`` names whose code (the worker's slip by default, or the site's). */
+export function lifecycleError(err, sentence = "err.bad_code_checkin") {
   if (err && err.code === "bad_code") {
-    return new ApiError(err.status, "bad_code_checkin", t("err.bad_code_checkin"), err.field);
+    return new ApiError(err.status, "bad_code_checkin", t(sentence), err.field);
   }
   return err;
 }

@@ -10,6 +10,7 @@ import {
   setFieldError, h, icon, newIdempotencyKey, serverNow, insertQr,
 } from "./client.js";
 import { mountOtp } from "./otp.js";
+import { canScan, readQr } from "./scan.js";
 import { skillPicker, skillNames } from "./skillpicker.js";
 import { checkCreditCode } from "./codes.js";
 import { MarketMap } from "./map.js";
@@ -662,7 +663,7 @@ function workerSteps(job, w) {
     const form = h("form", { class: "inline checkin-form", novalidate: true, onsubmit: (ev) => { ev.preventDefault(); checkInWorker(job, w, code.value.trim(), form); } },
       code,
       h("button", { type: "submit", class: "btn btn-ok" }, icon("✓"), t("e.w.checkin")),
-      "BarcodeDetector" in window
+      canScan()
         ? h("button", { type: "button", class: "btn", onclick: () => scanInto(code, () => checkInWorker(job, w, code.value.trim(), form)) }, icon("📷"), t("e.w.scan"))
         : null);
     steps.push(form);
@@ -722,26 +723,13 @@ async function checkInWorker(job, w, code, form) {
   }
 }
 
-/** Read a QR code with the camera where the browser can (BarcodeDetector); else type it. */
+/** Read the worker's slip with the camera into ``input``, then go on; else say to type it. */
 async function scanInto(input, then) {
-  let stream = null;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-    const video = h("video", { playsinline: true, muted: true });
-    video.srcObject = stream;
-    await video.play();
-    const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-    for (let i = 0; i < 50; i++) {
-      const found = await detector.detect(video);
-      if (found.length) { input.value = found[0].rawValue; state.drafts.set(input.id, input.value); then(); return; }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    showNotice(t("e.w.scan.none"));
-  } catch {
-    showNotice(t("e.w.scan.none"));
-  } finally {
-    if (stream) for (const track of stream.getTracks()) track.stop();
-  }
+  const code = await readQr();
+  if (!code) { showNotice(t("e.w.scan.none")); return; }
+  input.value = code;
+  state.drafts.set(input.id, input.value);
+  then();
 }
 
 async function markNoShow(w) {

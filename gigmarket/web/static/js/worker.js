@@ -10,9 +10,10 @@ import {
   insertQr,
 } from "./client.js";
 import { mountOtp } from "./otp.js";
+import { canScan, readQr } from "./scan.js";
 import { skillPicker } from "./skillpicker.js";
 import { checkIdNumber } from "./codes.js";
-import { ratingForm, confirmDialog, blockOther, blockedBadge, cancelAssignment, EMPLOYER_TAGS } from "./after.js";
+import { ratingForm, confirmDialog, blockOther, blockedBadge, cancelAssignment, lifecycleError, EMPLOYER_TAGS } from "./after.js";
 import { offerFacts, offerWhy, secondsLeft, chime, speak, offerSpeech } from "./offer.js";
 
 addStrings({
@@ -81,6 +82,12 @@ addStrings({
     "w.report.unpaid": "不给工钱",
     "w.report.no_show": "到了现场没人开工（这份活取消，不算您爽约）",
     "w.nobody": "到了现场没人开工？",
+    "w.site.code": "工地签到码（老板手机上的二维码）",
+    "w.site.checkin": "到岗签到",
+    "w.site.scan": "扫老板的码",
+    "w.site.none": "没扫到二维码，请手动输入码下面的文字。",
+    "w.site.done": "已签到，开工顺利！",
+    "w.site.bad": "签到码不对或已过期，请再看一下老板手机上的码。",
     "w.report.send": "提交举报",
     "w.report.cancel": "不举报了",
     "w.report.done": "已举报，市场工作人员会处理。",
@@ -155,6 +162,12 @@ addStrings({
     "w.report.unpaid": "Not paid",
     "w.report.no_show": "Nobody there to start the work (the job is called off, not held against you)",
     "w.nobody": "Nobody there to start the work?",
+    "w.site.code": "The site's check-in code (the QR on the boss's phone)",
+    "w.site.checkin": "I'm here: check in",
+    "w.site.scan": "Scan the boss's code",
+    "w.site.none": "No QR code seen; type the text under the code instead.",
+    "w.site.done": "Checked in. Have a good day's work!",
+    "w.site.bad": "That check-in code is wrong or expired; look at the boss's phone again.",
     "w.report.send": "Send report",
     "w.report.cancel": "Don't report",
     "w.report.done": "Reported; the market staff will look into it.",
@@ -552,6 +565,7 @@ function assignmentSteps(a) {
     // Standing at a locked gate: the way out is in plain sight, not behind "report".
     steps.push(h("button", { type: "button", class: "btn btn-primary btn-block", "data-nobody": a.id, onclick: () => report(a) }, icon("🚪"), t("w.nobody")));
   }
+  if (a.state === "accepted") steps.push(siteCheckin(a));
   if (a.state === "accepted") {
     steps.push(h("button", { type: "button", class: "btn btn-danger btn-block", "data-cancel": a.id, onclick: (ev) => cancelMine(a, ev.currentTarget) }, icon("✕"), t("aa.cancel")));
   }
@@ -563,6 +577,37 @@ function assignmentSteps(a) {
   else if (bossId) row.push(h("button", { type: "button", class: "btn btn-quiet", onclick: () => blockBoss(bossId) }, icon("⛔"), t("aa.block.employer")));
   steps.push(h("div", { class: "btn-row" }, row));
   return h("div", { class: "asg-steps" }, steps);
+}
+
+/** At the site: the worker reads the code the boss's phone shows (or types it) to check in.
+ * The other way round, the boss scans the QR on this card. */
+function siteCheckin(a) {
+  const input = h("input", { id: `site-${a.id}`, name: "code", autocomplete: "off", spellcheck: "false" });
+  const form = h("form", { class: "site-checkin", novalidate: true, onsubmit: (ev) => { ev.preventDefault(); checkInAtSite(a, input.value.trim(), form); } },
+    h("div", { class: "field" }, h("label", { for: input.id }, t("w.site.code")), input),
+    h("div", { class: "btn-row" },
+      h("button", { type: "submit", class: "btn btn-ok" }, icon("✓"), t("w.site.checkin")),
+      canScan()
+        ? h("button", { type: "button", class: "btn", onclick: async () => {
+          const code = await readQr();
+          if (!code) { showNotice(t("w.site.none")); return; }
+          input.value = code;
+          checkInAtSite(a, code, form);
+        } }, icon("📷"), t("w.site.scan"))
+        : null));
+  return form;
+}
+
+async function checkInAtSite(a, code, form) {
+  clearFieldErrors(form);
+  try {
+    const r = await api("POST", `/assignments/${a.id}/checkin`, { token: state.session.token, body: { code } });
+    if (r && r.assignment) replaceAssignment(r.assignment);
+    showNotice(t("w.site.done"));
+    renderJobs();
+  } catch (err) {
+    showError(lifecycleError(err, "w.site.bad"), form);
+  }
 }
 
 function replaceAssignment(a) {

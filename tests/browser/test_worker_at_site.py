@@ -1,6 +1,6 @@
-"""A worker at a locked gate, on the phone: past the start (and the market's grace) the card
-offers "nobody there to start the work"; the report calls the work off, and the manager's
-queue names it as the employer not showing up."""
+"""A worker at the site, on the phone: checking in with the code the boss's phone shows; and,
+at a locked gate past the start (and the market's grace), "nobody there to start the work",
+which calls the work off and reaches the manager's queue as the employer not showing up."""
 
 from __future__ import annotations
 
@@ -12,8 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, MANAGER, PHONE_TALL, watch_errors
-from tests.browser.test_after_accept import TITLE, WORKER_PHONE, accepted_assignment, phone_sign_in
+from tests.browser.conftest import DESKTOP, MANAGER, PHONE_TALL, api, watch_errors
+from tests.browser.test_after_accept import (
+    TITLE,
+    WORKER_PHONE,
+    accepted_assignment,
+    phone_sign_in,
+    sign_in,
+)
 from tests.browser.test_journey import LIVE_MS
 from tests.e2e.conftest import write_config
 from tests.e2e.server import ServerProcess
@@ -80,3 +86,39 @@ def test_worker_reports_that_nobody_came_and_the_manager_sees_it(
                           (assignment["id"],)).fetchone() == ("cancelled",)
         assert db.execute("SELECT late_cancels FROM workers WHERE phone = ?",
                           (WORKER_PHONE,)).fetchone() == (0,)
+
+
+def test_worker_checks_in_with_the_code_on_the_bosss_phone(
+    browser: Any,
+    server: ServerProcess,
+    shot: Callable[..., Path],
+    page_errors: list[str],
+) -> None:
+    from playwright.sync_api import expect
+
+    boss_phone, worker_phone, title = "13500135202", "13700137202", "车间搬运（到岗测试）"
+    assignment, job = accepted_assignment(server, boss_phone=boss_phone,
+                                          worker_phone=worker_phone, title=title,
+                                          credit_body="91440114MA5D8K3Q2", skill="cleaning")
+    boss = sign_in(server, boss_phone, "employer")
+    site = api(server, "GET", f"/jobs/{job['id']}/site_code", token=boss["token"])
+    wk = watch_errors(browser.new_context(viewport=PHONE_TALL, is_mobile=True, has_touch=True)
+                      .new_page(), page_errors, expected_refusals=("/checkin",))
+    phone_sign_in(wk, server.base_url, "/m/worker", worker_phone)
+    wk.locator("#tabs").get_by_role("button", name="我的活").click()
+    card = wk.locator("#assignments article").filter(has_text=title)
+    expect(card).to_contain_text("已接受", timeout=LIVE_MS)
+    field = card.get_by_label("工地签到码（老板手机上的二维码）")
+    # The worker's own slip code is not the site's: refused, the field named, nothing changed.
+    field.fill(assignment["qr"])
+    card.get_by_role("button", name="到岗签到").click()
+    expect(card.locator("[aria-invalid=true]")).to_have_count(1)
+    expect(card).to_contain_text("签到码不对或已过期")
+    field.fill(site["code"])
+    shot(wk, "worker-390x844-site-checkin", full_page=True)
+    card.get_by_role("button", name="到岗签到").click()
+    expect(card).to_contain_text("已到岗", timeout=LIVE_MS)
+    expect(card.get_by_label("工地签到码（老板手机上的二维码）")).to_have_count(0)
+    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite3")) as db:
+        assert db.execute("SELECT state FROM assignments WHERE id = ?",
+                          (assignment["id"],)).fetchone() == ("checked_in",)
