@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -26,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +48,7 @@ from gigmarket.services import auth  # noqa: E402
 from gigmarket.services import offers as offer_service  # noqa: E402
 from gigmarket.services.context import Context  # noqa: E402
 from gigmarket.services.live_records import rebuild_market  # noqa: E402
-from gigmarket.settings import load  # noqa: E402
+from gigmarket.settings import Settings, load  # noqa: E402
 from gigmarket.store.embedded_redis import EmbeddedRedis  # noqa: E402
 from gigmarket.store.ledger import Ledger  # noqa: E402
 from gigmarket.store.live import LiveStore  # noqa: E402
@@ -126,6 +129,41 @@ def web_process(data: Path, redis_url: str, port: int, dispatch: bool) -> subpro
     raise RuntimeError("web process did not start")
 
 
+@dataclass
+class BenchMarket:
+    """A fresh data folder with its own embedded Redis and ledger (see :func:`bench_market`)."""
+
+    data: Path
+    settings: Settings
+    url: str
+    ledger: Ledger
+    web: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def serve(self, port: int, *, dispatch: bool) -> None:
+        """A web process on this market's data (with its dispatcher, or without)."""
+        self.web.append(web_process(self.data, self.url, port, dispatch))
+
+
+@contextlib.asynccontextmanager
+async def bench_market(tmp: Path, name: str) -> AsyncIterator[BenchMarket]:
+    """Everything one benchmark stands on, all stopped on the way out: web processes,
+    ledger, Redis."""
+    data = tmp / name
+    os.environ["GIGMARKET_DATA"] = str(data)
+    settings = load()
+    embedded = EmbeddedRedis(data)
+    url = embedded.start()
+    bm = BenchMarket(data, settings, url, await Ledger.open(settings.ledger_path))
+    try:
+        yield bm
+    finally:
+        for proc in bm.web:
+            proc.terminate()
+            proc.wait(20)
+        await bm.ledger.aclose()
+        embedded.stop()
+
+
 # The web loop's pauses, seen from outside: /healthz every 2 ms on a kept-alive connection.
 # (Not websocket pings: the socket's per-client rate limit would rightly refuse them.)
 PINGER = """
@@ -162,17 +200,14 @@ asyncio.run(main(sys.argv[1], float(sys.argv[2])))
 
 
 async def round_and_stall(n_workers: int, n_jobs: int, tmp: Path, listeners: int) -> None:
-    data = tmp / f"round-{n_workers}"
-    settings_env = {"GIGMARKET_DATA": str(data)}
-    os.environ.update(settings_env)
-    settings = load()
-    embedded = EmbeddedRedis(data)
-    url = embedded.start()
-    ledger = await Ledger.open(settings.ledger_path)
-    live = LiveStore.from_url(url)
-    solver = Solver()
-    web: subprocess.Popen[bytes] | None = None
-    try:
+    async with bench_market(tmp, f"round-{n_workers}") as bm, contextlib.AsyncExitStack() as stack:
+        settings = bm.settings
+        url = bm.url
+        ledger = bm.ledger
+        live = LiveStore.from_url(url)
+        stack.push_async_callback(live.aclose)
+        solver = Solver()
+        stack.callback(solver.close)
         await solver.warm()
         ctx = Context(settings=settings, ledger=ledger, live=live)
         now = time.time()
@@ -182,7 +217,7 @@ async def round_and_stall(n_workers: int, n_jobs: int, tmp: Path, listeners: int
         token = await live.lease(MARKET, "", "bench", 120)
         assert token is not None
         port = 18000 + n_workers % 1000
-        web = web_process(data, url, port, dispatch=False)
+        bm.serve(port, dispatch=False)
         ws_url = f"ws://127.0.0.1:{port}/ws"
         tokens = [await session(ledger, "worker", w) for w in ids[:listeners]]
         seconds = 6.0
@@ -226,25 +261,12 @@ async def round_and_stall(n_workers: int, n_jobs: int, tmp: Path, listeners: int
         emit("spine.steady_round.candidates_solve_write", steady.candidates_ms
              + steady.solve_ms + steady.write_ms, "ms", **q)
         emit("spine.steady_round.total", steady.total_ms, "ms", **q)
-    finally:
-        if web is not None:
-            web.terminate()
-            web.wait(20)
-        solver.close()
-        await live.aclose()
-        await ledger.aclose()
-        embedded.stop()
+
 
 
 async def post_to_socket(tmp: Path, waiting: int, posts: int) -> None:
-    data = tmp / "latency"
-    os.environ["GIGMARKET_DATA"] = str(data)
-    settings = load()
-    embedded = EmbeddedRedis(data)
-    url = embedded.start()
-    ledger = await Ledger.open(settings.ledger_path)
-    web: subprocess.Popen[bytes] | None = None
-    try:
+    async with bench_market(tmp, "latency") as bm:
+        ledger = bm.ledger
         now = time.time()
         sr = synthetic_round(waiting, 1, seed=2, now=now)
         ids = await seed(ledger, sr, now)
@@ -260,7 +282,7 @@ async def post_to_socket(tmp: Path, waiting: int, posts: int) -> None:
         employer_id = (await ledger.one("SELECT id FROM employers LIMIT 1"))["id"]  # type: ignore[index]
         employer_token = await session(ledger, "employer", employer_id)
         port = 18999
-        web = web_process(data, url, port, dispatch=True)
+        bm.serve(port, dispatch=True)
         for _ in range(100):  # the dispatcher holds the lease
             if httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"]["dispatch"][MARKET]:
                 break
@@ -296,25 +318,15 @@ async def post_to_socket(tmp: Path, waiting: int, posts: int) -> None:
         emit("spine.post_to_socket_ms", statistics.median(latencies), "ms",
              stat="median", p90=round(float(np.percentile(latencies, 90)), 1),
              posts=posts, workers_waiting=waiting)
-    finally:
-        if web is not None:
-            web.terminate()
-            web.wait(20)
-        await ledger.aclose()
-        embedded.stop()
+
 
 
 async def suspend_to_sockets(tmp: Path, n_jobs: int, n_workers: int) -> None:
     """One employer's ``n_jobs`` open jobs, offered to ``n_workers`` waiting workers, each
     watching on a socket; then the manager suspends the employer."""
-    data = tmp / "suspend"
-    os.environ["GIGMARKET_DATA"] = str(data)
-    settings = load()
-    embedded = EmbeddedRedis(data)
-    url = embedded.start()
-    ledger = await Ledger.open(settings.ledger_path)
-    web: subprocess.Popen[bytes] | None = None
-    try:
+    async with bench_market(tmp, "suspend") as bm:
+        settings = bm.settings
+        ledger = bm.ledger
         now = time.time()
         sr = synthetic_round(n_workers, n_jobs, seed=3, now=now)
         ids = await seed(ledger, sr, now)
@@ -329,7 +341,7 @@ async def suspend_to_sockets(tmp: Path, n_jobs: int, n_workers: int) -> None:
         manager_token = await session(ledger, "manager", manager_id)
         tokens = [await session(ledger, "worker", w) for w in ids]
         port = 18998
-        web = web_process(data, url, port, dispatch=True)
+        bm.serve(port, dispatch=True)
         for _ in range(600):  # until the first rounds have offered what they can
             row = await ledger.one("SELECT COUNT(*) FROM offers WHERE state = 'pending'")
             if row is not None and row[0] >= min(n_workers, 3 * n_jobs) * 0.9:
@@ -366,12 +378,7 @@ async def suspend_to_sockets(tmp: Path, n_jobs: int, n_workers: int) -> None:
              "suspend_request_ms": round((t_answer - t0) * 1000, 1),
              "median_ms": round(statistics.median(after), 1)}
         emit("trust.suspend_to_sockets_ms", max(after), "ms", stat="last socket", **p)
-    finally:
-        if web is not None:
-            web.terminate()
-            web.wait(20)
-        await ledger.aclose()
-        embedded.stop()
+
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@ Playwright (sync API). Without a Chromium the browser tests skip and say why."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.error
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import write_config
 from tests.e2e.server import REPO, ServerProcess
 
 CHROMIUM = os.environ.get("GIGMARKET_CHROMIUM", "/usr/bin/chromium")
@@ -46,9 +48,14 @@ navigator.vibrate = () => { window.__vibrated += 1; return true; };
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path_factory.mktemp("browser-data"))
+@contextlib.contextmanager
+def running_server(root: Path, rules: dict[str, Any] | None = None) -> Iterator[ServerProcess]:
+    """A real server under ``root`` with the manager signed up; ``rules`` override the
+    shipped market's."""
+    env = {}
+    if rules:
+        env["GIGMARKET_CONFIG"] = str(write_config(root / "config", rules))
+    srv = ServerProcess(root / "data", env=env)
     srv.start()
     srv.cli("manager", "add", "--username", MANAGER[0], "--market", "shiling",
             "--password", MANAGER[1])
@@ -56,6 +63,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server(tmp_path_factory.mktemp("browser")) as srv:
+        yield srv
+
+
+def manager_dashboard(browser: Any, server: ServerProcess, errors: list[str],
+                      **context: Any) -> Any:
+    """The manager's dashboard on a desktop, signed in through its own form."""
+    dash = watch_errors(browser.new_context(**({"viewport": DESKTOP} | context)).new_page(),
+                        errors)
+    dash.goto(f"{server.base_url}/manage")
+    dash.get_by_label("用户名").fill(MANAGER[0])
+    dash.get_by_label("密码").fill(MANAGER[1])
+    dash.get_by_role("button", name="登录").click()
+    return dash
 
 
 def api(server: ServerProcess, method: str, path: str, body: Any = None,

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import (
-    DESKTOP,
     KIOSK,
     MANAGER,
     PHONE_TALL,
     SPEECH_AND_PRINT_RECORDER,
     api,
+    manager_dashboard,
     watch_errors,
 )
 from tests.browser.test_journey import CST, HALL, LIVE_MS, credit_code, id_number
@@ -162,11 +162,7 @@ def test_checkin_complete_paid_rated_reported_suspended(
     assert ratings["rating"] == 5
 
     # -- the manager finds the report in the queue and suspends the employer ------------------
-    dash = watch_errors(browser.new_context(viewport=DESKTOP).new_page(), page_errors)
-    dash.goto(f"{base}/manage")
-    dash.get_by_label("用户名").fill(MANAGER[0])
-    dash.get_by_label("密码").fill(MANAGER[1])
-    dash.get_by_role("button", name="登录").click()
+    dash = manager_dashboard(browser, server, page_errors)
     queued = dash.locator("#reports tr").filter(has_text=TITLE)
     expect(queued).to_contain_text("和说的不一样", timeout=LIVE_MS)
     expect(queued).to_contain_text("说是理货，其实是搬重货")

@@ -22,6 +22,7 @@ from tests.browser.conftest import (
     PHONE_TALL,
     SPEECH_AND_PRINT_RECORDER,
     api,
+    manager_dashboard,
     watch_errors,
 )
 from tests.e2e.server import ServerProcess
@@ -72,11 +73,7 @@ def test_journey_post_approve_offer_speak_accept_fill(
     other_title = "厂房保洁（明早）"
 
     # -- the manager opens the dashboard --------------------------------------------------
-    dash = watch_errors(browser.new_context(viewport=DESKTOP).new_page(), page_errors)
-    dash.goto(f"{base}/manage")
-    dash.get_by_label("用户名").fill(MANAGER[0])
-    dash.get_by_label("密码").fill(MANAGER[1])
-    dash.get_by_role("button", name="登录").click()
+    dash = manager_dashboard(browser, server, page_errors)
     fills = dash.locator('[data-tile="fills"] .tile-value')
     expect(fills).to_have_text("0", timeout=LIVE_MS)
     expect(dash.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS)
@@ -343,11 +340,7 @@ def test_worker_phone_checks_in_by_location_gets_an_offer_and_reads_english(
     shot(page, "worker-360x640-waiting")
 
     # The manager marks this worker's key group on the dashboard.
-    dash = watch_errors(browser.new_context(viewport=DESKTOP).new_page(), page_errors)
-    dash.goto(f"{server.base_url}/manage")
-    dash.get_by_label("用户名").fill(MANAGER[0])
-    dash.get_by_label("密码").fill(MANAGER[1])
-    dash.get_by_role("button", name="登录").click()
+    dash = manager_dashboard(browser, server, page_errors)
     row = dash.locator("#kg tr").filter(has_text="赵*")
     expect(row).to_be_visible(timeout=LIVE_MS)
     row.get_by_label("赵* 的重点群体").select_option("older_worker")

@@ -4,7 +4,6 @@ which calls the work off and reaches the manager's queue as the employer not sho
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -12,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, MANAGER, PHONE_TALL, api, watch_errors
+from tests.browser.conftest import (
+    PHONE_TALL,
+    api,
+    manager_dashboard,
+    running_server,
+    watch_errors,
+)
 from tests.browser.test_after_accept import (
     TITLE,
     WORKER_PHONE,
@@ -21,7 +26,6 @@ from tests.browser.test_after_accept import (
     sign_in,
 )
 from tests.browser.test_journey import LIVE_MS
-from tests.e2e.conftest import write_config
 from tests.e2e.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -31,16 +35,8 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """This module's server: absence may be called from two hours before the start, so work
     starting in twenty minutes is already past it."""
-    root = tmp_path_factory.mktemp("nobody-came")
-    config = write_config(root / "config", {"no_show_grace_minutes": -120})
-    srv = ServerProcess(root / "data", env={"GIGMARKET_CONFIG": str(config)})
-    srv.start()
-    srv.cli("manager", "add", "--username", MANAGER[0], "--market", "shiling",
-            "--password", MANAGER[1])
-    try:
+    with running_server(tmp_path_factory.mktemp("at-site"), {"no_show_grace_minutes": -120}) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_worker_reports_that_nobody_came_and_the_manager_sees_it(
@@ -69,17 +65,13 @@ def test_worker_reports_that_nobody_came_and_the_manager_sees_it(
     expect(card).to_contain_text("已举报")
     expect(card.get_by_role("button", name="到了现场没人开工？")).to_have_count(0)
 
-    dash = watch_errors(browser.new_context(viewport=DESKTOP).new_page(), page_errors)
-    dash.goto(f"{server.base_url}/manage")
-    dash.get_by_label("用户名").fill(MANAGER[0])
-    dash.get_by_label("密码").fill(MANAGER[1])
-    dash.get_by_role("button", name="登录").click()
+    dash = manager_dashboard(browser, server, page_errors)
     queued = dash.locator("#reports tr").filter(has_text=TITLE)
     expect(queued).to_contain_text("雇主未到场", timeout=LIVE_MS)
     expect(queued).to_contain_text("厂门锁着，电话没人接")
     shot(dash, "manage-1920x1080-nobody-came")
 
-    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite3")) as db:
+    with closing(server.ledger()) as db:
         assert db.execute("SELECT reason FROM reports WHERE job_id = ?",
                           (job["id"],)).fetchall() == [("no_show",)]
         assert db.execute("SELECT state FROM assignments WHERE id = ?",
@@ -119,6 +111,6 @@ def test_worker_checks_in_with_the_code_on_the_bosss_phone(
     card.get_by_role("button", name="到岗签到").click()
     expect(card).to_contain_text("已到岗", timeout=LIVE_MS)
     expect(card.get_by_label("工地签到码（老板手机上的二维码）")).to_have_count(0)
-    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite3")) as db:
+    with closing(server.ledger()) as db:
         assert db.execute("SELECT state FROM assignments WHERE id = ?",
                           (assignment["id"],)).fetchone() == ("checked_in",)

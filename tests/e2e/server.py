@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -35,6 +36,10 @@ class ServerProcess:
         self.env = {**inherited, "GIGMARKET_DATA": str(data_dir), **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
+
+    def ledger(self) -> sqlite3.Connection:
+        """The server's ledger, opened beside it, to check what the API said against the record."""
+        return sqlite3.connect(self.data_dir / "ledger.sqlite3")
 
     @property
     def base_url(self) -> str:

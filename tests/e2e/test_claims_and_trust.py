@@ -4,7 +4,6 @@ websockets."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import subprocess
 import sys
 import time
@@ -69,9 +68,6 @@ def web_only(tmp_path: Path) -> Iterator[ServerProcess]:
     assert "Traceback" not in log, f"the server logged an error:\n{log[-6000:]}"
 
 
-def ledger(server: ServerProcess) -> sqlite3.Connection:
-    return sqlite3.connect(server.data_dir / "ledger.sqlite3")
-
 
 async def _setup_job(server: ServerProcess, headcount: int) -> tuple[Person, Person, Any]:
     boss = await manager(server.api, server.ws_url, "boss", "correct-horse")
@@ -117,7 +113,7 @@ async def test_thousand_concurrent_claims_fill_exactly_three_slots(
     assert set(codes) <= {"job_full", "job_filled", "not_available", "not_checked_in",
                           "declined_before", "overlapping_assignment"}, codes
 
-    db = ledger(web_only)
+    db = web_only.ledger()
     rows = db.execute("SELECT worker_id, via, state FROM assignments WHERE job_id = ?",
                       (job["id"],)).fetchall()
     assert {r[0] for r in rows} == winners and len(rows) == 3
@@ -167,7 +163,7 @@ async def test_claim_lists_assigns_and_tells_both_sides(web_only: ServerProcess)
     assert r.status_code == 404
     await worker.disconnect()
     await employer.disconnect()
-    db = ledger(web_only)
+    db = web_only.ledger()
     assert db.execute("SELECT via FROM assignments WHERE job_id = ?",
                       (job["id"],)).fetchall() == [("claim",)]
     assert db.execute("SELECT accepted, state FROM jobs WHERE id = ?",
@@ -185,7 +181,7 @@ async def test_claim_refused_before_claim_after(make_server: Callable[..., Serve
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_claimable_yet"
     board = await worker.ok("GET", "/markets/shiling/board")
     assert [j["claimable"] for j in board["jobs"] if j["id"] == job["id"]] == [False]
-    db = ledger(server)
+    db = server.ledger()
     assert db.execute("SELECT COUNT(*) FROM assignments WHERE via = 'claim'").fetchone() == (0,)
     db.close()
 
@@ -264,7 +260,7 @@ async def test_report_review_and_suspension_withdraw_everything(server: ServerPr
     for p in (hired, other):
         await p.disconnect()
 
-    db = ledger(server)
+    db = server.ledger()
     assert db.execute("SELECT state FROM employers").fetchone() == ("suspended",)
     assert {r[0] for r in db.execute("SELECT state FROM jobs")} == {"cancelled"}
     assert db.execute("SELECT state FROM offers WHERE job_id = ?",
@@ -311,7 +307,7 @@ async def test_block_excludes_matching_and_claims(
     await hired.wait_for(lambda m: m["type"] == "job_cancelled" and m["job_id"] == job_a["id"])
     for p in (hired, other, newcomer, employer):
         await p.disconnect()
-    db = ledger(server)
+    db = server.ledger()
     assert db.execute("SELECT COUNT(*) FROM offers WHERE job_id = ? AND worker_id = ?",
                       (later["id"], hired.user_id)).fetchone() == (0,)
     assert db.execute("SELECT by_role FROM blocks").fetchall() == [("worker",)]

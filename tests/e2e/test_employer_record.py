@@ -4,7 +4,6 @@ manager decides, and the employer's reliability then steers the next round's mat
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -19,10 +18,6 @@ from tests.e2e.people import (
     new_worker,
 )
 from tests.e2e.server import ServerProcess
-
-
-def ledger(server: ServerProcess) -> sqlite3.Connection:
-    return sqlite3.connect(server.data_dir / "ledger.sqlite3")
 
 
 def _cancelled(assignment_id: str) -> Callable[[dict[str, Any]], bool]:
@@ -91,7 +86,7 @@ async def test_an_employer_who_left_a_worker_standing_gets_workers_last(
     for p in (boss, lapsed, first, second):
         await p.disconnect()
 
-    db = ledger(server)
+    db = server.ledger()
     assert db.execute("SELECT no_shows, upheld_reports, reliability FROM employers WHERE id = ?",
                       (lapsed.user_id,)).fetchone() == (1, 0, 0.8)
     assert db.execute("SELECT late_cancels, no_shows, reliability FROM workers WHERE id = ?",
@@ -126,7 +121,7 @@ async def test_a_false_nobody_came_report_counts_against_the_worker(
     assert (await employer.ok("GET", "/me"))["reliability"] == 1.0
     for p in (w, employer):
         await p.disconnect()
-    db = ledger(server)
+    db = server.ledger()
     assert db.execute("SELECT late_cancels FROM workers").fetchone() == (1,)
     assert db.execute("SELECT no_shows, upheld_reports FROM employers").fetchone() == (0, 0)
     assert db.execute("SELECT state, upheld FROM reports").fetchone() == ("resolved", 0)
@@ -151,7 +146,7 @@ async def test_nobody_came_is_refused_before_the_grace_and_without_awaited_work(
     await w.ok("POST", f"/jobs/{job['id']}/report", {"reason": "not_as_described"})
     for p in (w, employer):
         await p.disconnect()
-    db = ledger(server)
+    db = server.ledger()
     assert db.execute("SELECT reason FROM reports").fetchall() == [("not_as_described",)]
     assert db.execute("SELECT state FROM assignments").fetchone() == ("checked_in",)
     assert db.execute("SELECT COUNT(*) FROM events WHERE type = 'assignment.cancelled'"

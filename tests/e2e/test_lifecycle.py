@@ -4,15 +4,10 @@ each step in the ledger and on the other side's socket."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 from tests.e2e.people import Person, hired, manager
 from tests.e2e.server import ServerProcess
-
-
-def ledger(server: ServerProcess) -> sqlite3.Connection:
-    return sqlite3.connect(server.data_dir / "ledger.sqlite3")
 
 
 def _state_of(person: Person, assignment_id: str, state: str) -> Callable[[dict], bool]:
@@ -97,7 +92,7 @@ async def test_post_to_paid_and_rated(make_server: Callable[..., ServerProcess])
     for p in (a, b, c, employer, boss):
         await p.disconnect()
 
-    db = ledger(server)
+    db = server.ledger()
     states = dict(db.execute("SELECT id, state FROM assignments").fetchall())
     assert states == {aa["id"]: "paid", ab["id"]: "completed", ac["id"]: "no_show"}
     assert db.execute("SELECT state FROM jobs WHERE id = ?", (job["id"],)).fetchone() == (
@@ -150,7 +145,7 @@ async def test_unconfirmed_pay_becomes_a_dispute_the_manager_resolves(
     await w.ok("POST", f"/assignments/{a['id']}/paid")
     await w.disconnect()
     await employer.disconnect()
-    db = ledger(server)
+    db = server.ledger()
     assert db.execute("SELECT state, outcome FROM disputes").fetchall() == [("resolved", "unpaid")]
     assert db.execute("SELECT disputes FROM employers WHERE id = ?",
                       (employer.user_id,)).fetchone() == (1,)

@@ -5,7 +5,6 @@ does not; after check-in, or for another's assignment, it is refused."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -19,10 +18,6 @@ from tests.e2e.people import (
     new_worker,
 )
 from tests.e2e.server import ServerProcess
-
-
-def ledger(server: ServerProcess) -> sqlite3.Connection:
-    return sqlite3.connect(server.data_dir / "ledger.sqlite3")
 
 
 def _is_offer(m: dict[str, Any]) -> bool:
@@ -50,7 +45,7 @@ async def _round_after(server: ServerProcess, at: float, timeout: float = 20.0) 
     offers)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        db = ledger(server)
+        db = server.ledger()
         row = db.execute("SELECT workers, jobs, offers FROM rounds WHERE at > ? AND workers > 0"
                          " AND jobs > 0 ORDER BY at LIMIT 1", (at,)).fetchone()
         db.close()
@@ -108,7 +103,7 @@ async def test_late_cancel_reopens_the_slot_for_another_worker(
     for p in (*workers, employer, boss):
         await p.disconnect()
 
-    db = ledger(server)
+    db = server.ledger()
     assert dict(db.execute("SELECT worker_id, state FROM assignments").fetchall()) == {
         quitter.user_id: "cancelled", stand_in.user_id: "accepted"}
     assert db.execute("SELECT state, accepted, pending FROM jobs").fetchone() == ("filled", 1, 0)
@@ -148,7 +143,7 @@ async def test_early_cancel_keeps_reliability_and_is_not_reoffered(
     me = await worker.ok("GET", "/me")
     assert me["reliability"] == 1.0 and me["state"] == "available"
 
-    db = ledger(server)
+    db = server.ledger()
     (cancelled_at, late), = db.execute(
         "SELECT at, json_extract(payload, '$.late') FROM events"
         " WHERE type = 'assignment.cancelled'").fetchall()
@@ -162,7 +157,7 @@ async def test_early_cancel_keeps_reliability_and_is_not_reoffered(
     for p in (worker, employer):
         await p.disconnect()
 
-    db = ledger(server)
+    db = server.ledger()
     assert db.execute("SELECT late_cancels, reliability FROM workers").fetchone() == (0, 1.0)
     assert db.execute("SELECT COUNT(*) FROM offers").fetchone() == (1,)
     db.close()
@@ -207,7 +202,7 @@ async def test_cancel_refused_after_checkin_and_for_others(
     for p in pair:
         await p.disconnect()
 
-    db = ledger(server)
+    db = server.ledger()
     assert dict(db.execute("SELECT id, state FROM assignments").fetchall()) == {
         aa["id"]: "checked_in", ab["id"]: "cancelled"}
     assert db.execute("SELECT COUNT(*) FROM events WHERE type = 'assignment.cancelled'"
