@@ -6,10 +6,10 @@ import {
   fmtMinutes, fmtRating, fmtKm, isoInZone, wallTime, dayParts, skillLabel,
 } from "./i18n.js";
 import {
-  api, Live, StoredSession, loadCatalogue, showError, showNotice, clearFieldErrors,
+  api, loadCatalogue, showError, showNotice, clearFieldErrors,
   setFieldError, h, icon, newIdempotencyKey, serverNow, insertQr,
 } from "./client.js";
-import { mountOtp } from "./otp.js";
+import { PhoneApp } from "./phone_app.js";
 import { canScan, readQr } from "./scan.js";
 import { skillPicker, skillNames } from "./skillpicker.js";
 import { checkCreditCode } from "./codes.js";
@@ -218,7 +218,6 @@ addStrings({
 });
 
 const $ = (id) => document.getElementById(id);
-const stored = new StoredSession("employer");
 const MAX_HEADCOUNT = 50;
 const ACTIVE_STATES = ["pending_review", "open", "filled", "in_progress"];
 
@@ -228,14 +227,23 @@ const state = {
   map: null, rated: new Set(), blocked: new Set(), siteCodes: new Map(), drafts: new Map(),
 };
 
+const app = new PhoneApp({
+  role: "employer",
+  views: ["business", "post", "jobs"],
+  state,
+  load: loadAll,
+  reload: loadJobs,
+  onMessage: (msg) => onLive(msg),
+  firstView: () => (!(state.me.org_name && state.me.credit_code) ? "business" : state.jobs.size ? "jobs" : "post"),
+  render: () => render(),
+});
+
 async function boot() {
   applyI18n();
   mountLangSwitch($("lang"));
-  mountOtp({ role: "employer", onSignedIn: signedIn });
-  for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => go(b.dataset.view));
+  app.wire();
   $("biz-form").addEventListener("submit", saveBusiness);
   $("b-code").addEventListener("input", renderCodeCheck);
-  $("signout").addEventListener("click", signOut);
   wirePostForm();
   onLangChange(render);
   try {
@@ -244,45 +252,7 @@ async function boot() {
   } catch (err) {
     showError(err);
   }
-  const saved = stored.get();
-  if (saved && saved.token) await start(saved);
-  else showSignin();
-}
-
-function showSignin() {
-  for (const id of ["v-business", "v-post", "v-jobs"]) $(id).hidden = true;
-  $("v-signin").hidden = false;
-  $("tabs").hidden = true;
-}
-
-async function signedIn(r) {
-  stored.set({ token: r.token, userId: r.user_id });
-  await start(stored.get());
-}
-
-async function start(saved) {
-  state.session = saved;
-  try {
-    await loadAll();
-  } catch (err) {
-    if (err.status === 401) { signOut(); return; }
-    showError(err);
-    return;
-  }
-  state.live = new Live({
-    token: saved.token,
-    recipient: `employer.${saved.userId}`,
-    indicator: $("conn"),
-    onMessage: onLive,
-    onReady: () => loadJobs().catch(() => {}),
-    onSnapshot: () => loadJobs().catch(() => {}),
-    onAuthFailed: signOut,
-  });
-  state.live.start();
-  $("v-signin").hidden = true;
-  $("tabs").hidden = false;
-  const registered = state.me.org_name && state.me.credit_code;
-  go(!registered ? "business" : state.jobs.size ? "jobs" : "post");
+  await app.resume();
 }
 
 async function loadAll() {
@@ -294,27 +264,6 @@ async function loadJobs() {
   const jobs = await api("GET", "/me/jobs", { token: state.session.token });
   state.jobs = new Map(jobs.map((j) => [j.id, j]));
   renderJobs();
-}
-
-function signOut() {
-  if (state.session) api("POST", "/auth/logout", { token: state.session.token }).catch(() => {});
-  if (state.live) state.live.stop();
-  stored.clear();
-  state.session = null;
-  state.me = null;
-  showSignin();
-}
-
-function go(view) {
-  state.view = view;
-  for (const v of ["business", "post", "jobs"]) $(`v-${v}`).hidden = v !== view;
-  for (const b of $("tabs").querySelectorAll("button")) {
-    if (b.dataset.view === view) b.setAttribute("aria-current", "page");
-    else b.removeAttribute("aria-current");
-  }
-  render();
-  $("main").focus({ preventScroll: true });
-  window.scrollTo(0, 0);
 }
 
 function render() {
@@ -373,7 +322,7 @@ async function saveBusiness(ev) {
       body: { name: $("b-name").value.trim(), org_name: $("b-org").value.trim(), credit_code: code },
     });
     showNotice(t("e.biz.saved"));
-    go("post");
+    app.go("post");
   } catch (err) {
     showError(err, form);
   }
@@ -522,7 +471,7 @@ async function submitJob(ev) {
   clearFieldErrors(form);
   if (!state.me.org_name || !state.me.credit_code) {
     showError(new Error(t("e.code.required")));
-    go("business");
+    app.go("business");
     return;
   }
   const problems = [];
@@ -559,7 +508,7 @@ async function submitJob(ev) {
     state.jobs.set(job.id, job);
     resetPostForm();
     showNotice(t(job.state === "pending_review" ? "e.posted.review" : "e.posted.open"));
-    go("jobs");
+    app.go("jobs");
   } catch (err) {
     if (err.field === "lat" || err.field === "lon") {
       setFieldError(state.map.svg, err.message);

@@ -6,10 +6,10 @@ import {
   fmtDuration,
 } from "./i18n.js";
 import {
-  api, Live, StoredSession, loadCatalogue, showError, showNotice, clearFieldErrors, h, icon,
+  api, loadCatalogue, showError, showNotice, clearFieldErrors, h, icon,
   insertQr,
 } from "./client.js";
-import { mountOtp } from "./otp.js";
+import { PhoneApp } from "./phone_app.js";
 import { canScan, readQr } from "./scan.js";
 import { skillPicker } from "./skillpicker.js";
 import { checkIdNumber } from "./codes.js";
@@ -180,19 +180,27 @@ addStrings({
 });
 
 const $ = (id) => document.getElementById(id);
-const stored = new StoredSession("worker");
 const state = {
   session: null, me: null, live: null, market: null, cat: null, offers: [], assignments: [],
   why: null, whyAt: 0, claimable: [], rated: new Set(), reported: new Set(), blocked: new Set(), view: "work", skills: new Set(), locating: false, noLocation: false,
 };
 
+const app = new PhoneApp({
+  role: "worker",
+  views: ["work", "jobs", "profile"],
+  state,
+  load: loadAll,
+  reload: loadAll,
+  onMessage: (msg) => onLive(msg),
+  firstView: () => (!state.me.name || !(state.me.skills || []).length ? "profile" : "work"),
+  render: () => render(),
+});
+
 async function boot() {
   applyI18n();
   mountLangSwitch($("lang"));
-  mountOtp({ role: "worker", onSignedIn: signedIn });
-  for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => go(b.dataset.view));
+  app.wire();
   $("profile-form").addEventListener("submit", saveProfile);
-  $("signout").addEventListener("click", signOut);
   $("p-id").addEventListener("input", renderIdCheck);
   onLangChange(render);
   setInterval(tick, 1000);
@@ -203,44 +211,7 @@ async function boot() {
   } catch (err) {
     showError(err);
   }
-  const saved = stored.get();
-  if (saved && saved.token) await start(saved);
-  else showSignin();
-}
-
-function showSignin() {
-  for (const id of ["v-work", "v-jobs", "v-profile"]) $(id).hidden = true;
-  $("v-signin").hidden = false;
-  $("tabs").hidden = true;
-}
-
-async function signedIn(r) {
-  stored.set({ token: r.token, userId: r.user_id });
-  await start(stored.get());
-}
-
-async function start(saved) {
-  state.session = saved;
-  try {
-    await loadAll();
-  } catch (err) {
-    if (err.status === 401) { signOut(); return; }
-    showError(err);
-  }
-  state.live = new Live({
-    token: saved.token,
-    recipient: `worker.${saved.userId}`,
-    indicator: $("conn"),
-    onMessage: onLive,
-    onReady: () => loadAll().catch(() => {}),
-    onSnapshot: () => loadAll().catch(() => {}),
-    onAuthFailed: signOut,
-  });
-  state.live.start();
-  $("v-signin").hidden = true;
-  $("tabs").hidden = false;
-  const incomplete = !state.me.name || !(state.me.skills || []).length;
-  go(incomplete ? "profile" : "work");
+  await app.resume();
 }
 
 async function loadAll() {
@@ -291,7 +262,7 @@ async function claim(job, button) {
     state.assignments = [r.assignment, ...state.assignments.filter((a) => a.id !== r.assignment.id)];
     state.claimable = state.claimable.filter((j) => j.id !== job.id);
     showNotice(t("w.claimed"));
-    go("jobs");
+    app.go("jobs");
   } catch (err) {
     showError(err);
     refreshClaimable();
@@ -307,27 +278,6 @@ async function refreshWhy() {
     state.whyAt = Date.now();
     renderStatus();
   } catch { /* shown again next time */ }
-}
-
-function signOut() {
-  if (state.session) api("POST", "/auth/logout", { token: state.session.token }).catch(() => {});
-  if (state.live) state.live.stop();
-  stored.clear();
-  state.session = null;
-  state.me = null;
-  showSignin();
-}
-
-function go(view) {
-  state.view = view;
-  for (const v of ["work", "jobs", "profile"]) $(`v-${v}`).hidden = v !== view;
-  for (const b of $("tabs").querySelectorAll("button")) {
-    if (b.dataset.view === view) b.setAttribute("aria-current", "page");
-    else b.removeAttribute("aria-current");
-  }
-  render();
-  $("main").focus({ preventScroll: true });
-  window.scrollTo(0, 0);
 }
 
 function render() {
@@ -383,7 +333,7 @@ function renderStatus() {
   if (me.state === "offline" || me.state === "assigned") {
     if (incomplete) {
       actions.push(h("p", {}, t("w.need.profile")));
-      actions.push(h("button", { type: "button", class: "btn btn-primary", onclick: () => go("profile") }, t("w.tab.profile")));
+      actions.push(h("button", { type: "button", class: "btn btn-primary", onclick: () => app.go("profile") }, t("w.tab.profile")));
     } else {
       actions.push(h("button", {
         type: "button", class: "btn btn-ok", disabled: state.locating, onclick: checkInHere,
@@ -458,7 +408,7 @@ async function decide(offer, accept) {
       state.assignments = [r.assignment, ...state.assignments.filter((a) => a.id !== r.assignment.id)];
       state.me.state = "assigned";
       showNotice(t("w.accepted"));
-      go("jobs");
+      app.go("jobs");
     } else {
       showNotice(t("w.declined"));
       render();
@@ -479,7 +429,7 @@ function onLive(msg) {
       if (navigator.vibrate) navigator.vibrate([300, 150, 300, 150, 300]);
       if (document.hidden) document.title = `🔔 ${t("w.offer.new")}`;
       else speak(offerSpeech(msg.job));
-      if (state.view !== "work") go("work");
+      if (state.view !== "work") app.go("work");
       else render();
       break;
     }
@@ -751,7 +701,7 @@ async function saveProfile(ev) {
     $("p-id").value = "";
     renderIdCheck();
     showNotice(t("w.saved"));
-    go("work");
+    app.go("work");
   } catch (err) {
     showError(err, form);
   }
