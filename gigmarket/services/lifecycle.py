@@ -9,6 +9,7 @@ commit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -238,12 +239,18 @@ async def cancel(ctx: Context, principal: Principal, assignment_id: str, *,
         assert fresh is not None
         _only_before_checkin(fresh)
         row = await _move(tx, fresh, _A.CANCELLED)
-        await tx.execute(
-            "UPDATE jobs SET accepted = accepted - 1,"
-            " filled_at = CASE WHEN state = 'filled' THEN NULL ELSE filled_at END,"
-            " state = CASE WHEN state = 'filled' THEN 'open' ELSE state END,"
-            " updated_at = ? WHERE id = ?", (tx.now, job["id"]),
-        )
+        if employer_absent is None:
+            await tx.execute(
+                "UPDATE jobs SET accepted = accepted - 1,"
+                " filled_at = CASE WHEN state = 'filled' THEN NULL ELSE filled_at END,"
+                " state = CASE WHEN state = 'filled' THEN 'open' ELSE state END,"
+                " updated_at = ? WHERE id = ?", (tx.now, job["id"]),
+            )
+        else:
+            # Nobody came to give this work: sending another worker to the same gate would
+            # waste a second morning, so the job stops recruiting (below) and stays as it is.
+            await tx.execute("UPDATE jobs SET accepted = accepted - 1, updated_at = ?"
+                             " WHERE id = ?", (tx.now, job["id"]))
         w = await tx.one("SELECT * FROM workers WHERE id = ?", (a["worker_id"],))
         assert w is not None
         back_to_pool = w["state"] == "assigned" and w["market_id"] == market_id
@@ -269,12 +276,22 @@ async def cancel(ctx: Context, principal: Principal, assignment_id: str, *,
         job_after = await tx.one("SELECT * FROM jobs WHERE id = ?", (job["id"],))
         employer = await tx.one("SELECT * FROM employers WHERE id = ?", (job["employer_id"],))
         assert job_after is not None and employer is not None
-        # An in-progress job stopped recruiting when work began; only an open one reopens.
-        reopens = job_after["state"] == JobState.OPEN.value
+        # An in-progress job stopped recruiting when work began, and one a hired worker
+        # found nobody at recruits no more; only an open one reopens.
+        absent_reported = await tx.one("SELECT 1 FROM reports WHERE job_id = ?"
+                                       " AND reason = 'no_show'", (job["id"],)) is not None
+        reopens = job_after["state"] == JobState.OPEN.value and not absent_reported
         w_after = await tx.one("SELECT * FROM workers WHERE id = ?", (w["id"],))
         assert w_after is not None
         record = await worker_record(tx, ctx, w_after, tx.now) if back_to_pool else None
         tx.kicks.add(market_id)
+    if employer_absent is not None:
+        await ctx.live.close_job(market_id, job["id"])
+        for o in await ctx.ledger.all("SELECT id FROM offers WHERE job_id = ?"
+                                      " AND state = 'pending'", (job["id"],)):
+            with contextlib.suppress(ConflictError, NotFoundError):  # answered meanwhile
+                await offer_service.close(ctx, o["id"], OfferState.WITHDRAWN,
+                                          reason_detail="employer_absent")
     if reopens:
         await ctx.live.release_slot(market_id, job["id"],
                                     job_record(job_after, employer, ctx.settings.skills),

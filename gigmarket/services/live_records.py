@@ -120,7 +120,10 @@ async def rebuild_market(ctx: Context, market_id: str) -> dict[str, int]:
     for row in await ledger.all(
         "SELECT j.*, e.rating_sum AS e_rating_sum, e.rating_count AS e_rating_count,"
         " e.reliability AS e_reliability FROM jobs j JOIN employers e ON e.id = j.employer_id"
-        " WHERE j.market_id = ? AND j.state = 'open'", (market_id,)
+        " WHERE j.market_id = ? AND j.state = 'open'"
+        # A job a hired worker found nobody at recruits no more (services.lifecycle.cancel).
+        " AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.job_id = j.id"
+        " AND r.reason = 'no_show')", (market_id,)
     ):
         employer = {"rating_sum": row["e_rating_sum"], "rating_count": row["e_rating_count"],
                     "reliability": row["e_reliability"]}

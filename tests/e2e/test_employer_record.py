@@ -30,8 +30,10 @@ async def test_an_employer_who_left_a_worker_standing_gets_workers_last(
 ) -> None:
     """A hired worker finds nobody at the site and reports it: the work ends without a mark
     against them and the manager's queue has the report. Upheld, it is the employer's
-    no-show. That employer already had another job open, nearer the hall than a clean
-    employer's identical job; the next worker to check in is sent to the clean employer."""
+    no-show. The job left unattended recruits no more: a worker who could do it checks in
+    and is not sent to the same gate. That employer already had another job open, nearer the
+    hall than a clean employer's identical job; the next worker who can do both is sent to
+    the clean employer."""
     # Absence may be called from two hours before the start: the job below starts in one.
     server = make_server(no_show_grace_minutes=-120)
     api, ws = server.api, server.ws_url
@@ -71,6 +73,9 @@ async def test_an_employer_who_left_a_worker_standing_gets_workers_last(
                   {"upheld": True, "note": "电话核实：当天厂里放假未通知"})
     assert (await lapsed.ok("GET", "/me"))["reliability"] == 0.8
 
+    # Open again after the call-off, the stood-up job would suit this porter exactly.
+    porter = await new_worker(api, ws, "13800000003")
+    await check_in(porter)
     second = await new_worker(api, ws, "13800000002", skills=["cleaning"])
     await second.connect()
     await check_in(second)
@@ -95,6 +100,9 @@ async def test_an_employer_who_left_a_worker_standing_gets_workers_last(
                       (work["id"],)).fetchone() == ("cancelled",)
     assert db.execute("SELECT COUNT(*) FROM offers WHERE job_id = ?",
                       (near["id"],)).fetchone() == (0,)
+    # The round that offered the cleaner came after the porter checked in.
+    assert db.execute("SELECT COUNT(*) FROM offers WHERE worker_id = ?",
+                      (porter.user_id,)).fetchone() == (0,)
     payload = db.execute("SELECT payload FROM events WHERE type = 'assignment.cancelled'"
                          ).fetchone()[0]
     assert '"employer_absent":true' in payload.replace(" ", "")
