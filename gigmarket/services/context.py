@@ -16,7 +16,6 @@ from gigmarket.core.market import Market
 from gigmarket.core.model import Role
 from gigmarket.core.privacy import mask_phone
 from gigmarket.credentials import IdSealer
-from gigmarket.services.live_records import refresh_employer_jobs
 from gigmarket.settings import Settings
 from gigmarket.store import keys
 from gigmarket.store.ledger import Ledger, Tx
@@ -134,8 +133,8 @@ class Context:
                 for o in tx.outbox[i : i + PUBLISH_SLICE]
             )
             await self.live.publish(keys.FANOUT, f"[{items}]")
-        for employer_id in sorted(tx.rescored_employers):
-            await refresh_employer_jobs(self, employer_id)
+        for then in tx.after_commit.values():
+            await then()
         for market_id in sorted(tx.kicks):
             if self.on_kick is not None:
                 await self.on_kick(market_id)

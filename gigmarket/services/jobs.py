@@ -324,7 +324,7 @@ async def _cancel_jobs(ctx: Context, tx: Tx, jobs: list[Row], actor_id: str, *, 
         if late:
             await tx.execute("UPDATE employers SET late_cancels = late_cancels + 1"
                              " WHERE id = ?", (job["employer_id"],))
-            await lifecycle.recompute_employer(tx, job["employer_id"])
+            await lifecycle.recompute_employer(ctx, tx, job["employer_id"])
         event_id = f"job:{job['id']}:cancelled"
         events.setdefault(market_id, []).append(
             (event_id, job["id"],

@@ -23,7 +23,7 @@ from gigmarket.services import offers as offer_service
 from gigmarket.services import site_code, views
 from gigmarket.services.auth import require, require_market
 from gigmarket.services.context import Context, Principal, tell_market, worker_recipient
-from gigmarket.services.live_records import job_record, worker_record
+from gigmarket.services.live_records import job_record, refresh_employer_jobs, worker_record
 from gigmarket.store.ledger import Row, Tx, new_id
 
 _A = AssignmentState
@@ -96,7 +96,7 @@ async def recompute_worker(tx: Tx, worker_id: str) -> float:
     return value
 
 
-async def recompute_employer(tx: Tx, employer_id: str) -> float:
+async def recompute_employer(ctx: Context, tx: Tx, employer_id: str) -> float:
     e = await tx.one("SELECT kept, no_shows, late_cancels, disputes, upheld_reports"
                      " FROM employers WHERE id = ?", (employer_id,))
     assert e is not None
@@ -104,8 +104,14 @@ async def recompute_employer(tx: Tx, employer_id: str) -> float:
         e["kept"], e["no_shows"], e["late_cancels"], e["disputes"], e["upheld_reports"]))
     await tx.execute("UPDATE employers SET reliability = ?, updated_at = ? WHERE id = ?",
                      (value, tx.now, employer_id))
-    tx.rescored_employers.add(employer_id)
+    rescored(ctx, tx, employer_id)
     return value
+
+
+def rescored(ctx: Context, tx: Tx, employer_id: str) -> None:
+    """The employer's rating or reliability moved: once the change is committed, its open
+    jobs' live records are rewritten, so the next round weighs them as they now stand."""
+    tx.after_commit[f"rescored:{employer_id}"] = lambda: refresh_employer_jobs(ctx, employer_id)
 
 
 async def refresh_worker(ctx: Context, worker_id: str) -> None:
@@ -336,7 +342,7 @@ async def complete(ctx: Context, principal: Principal, assignment_id: str,
         await tx.execute("UPDATE employers SET kept = kept + 1 WHERE id = ?",
                          (job["employer_id"],))
         await recompute_worker(tx, a["worker_id"])
-        await recompute_employer(tx, job["employer_id"])
+        await recompute_employer(ctx, tx, job["employer_id"])
         await _settle_job(tx, job["id"])
         await tx.event("assignment.completed", market_id=a["market_id"],
                        actor=principal.user_id, subject=a["id"],
@@ -458,7 +464,7 @@ async def resolve_dispute(ctx: Context, principal: Principal, dispute_id: str,
             # Unpaid wages found: the employer's record carries it (根治欠薪).
             await tx.execute("UPDATE employers SET disputes = disputes + 1 WHERE id = ?",
                              (d["employer_id"],))
-            await recompute_employer(tx, d["employer_id"])
+            await recompute_employer(ctx, tx, d["employer_id"])
         await _settle_job(tx, d["job_id"])
         await tx.event("dispute.resolved", market_id=d["market_id"], actor=principal.user_id,
                        subject=dispute_id, event_id=f"dispute:{dispute_id}:resolved",
@@ -529,7 +535,7 @@ async def rate(ctx: Context, principal: Principal, assignment_id: str,
                                 "tags": tags})
         await _tell_both(ctx, tx, a, "rating.given", by=principal.role.value, stars=stars)
         if by_worker:
-            tx.rescored_employers.add(ratee)
+            rescored(ctx, tx, ratee)
     await ctx.publish(tx)
     if not by_worker:
         await refresh_worker(ctx, ratee)

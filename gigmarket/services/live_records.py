@@ -7,14 +7,12 @@ pools rebuilt after a Redis loss are exactly the pools the running server would 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gigmarket.core.market import Skill
 from gigmarket.core.model import Money, WageUnit, hourly_fen
+from gigmarket.services.context import Context
 from gigmarket.store.ledger import Row, Tx
-
-if TYPE_CHECKING:  # context publishes through refresh_employer_jobs below
-    from gigmarket.services.context import Context
 
 #: Assignment states that occupy the worker's time.
 BUSY_STATES = ("accepted", "checked_in")

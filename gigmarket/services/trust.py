@@ -146,7 +146,7 @@ async def resolve_report(ctx: Context, principal: Principal, report_id: str,
             column = "no_shows" if absent else "upheld_reports"
             await tx.execute(f"UPDATE employers SET {column} = {column} + 1 WHERE id = ?",
                              (row["employer_id"],))
-            await lifecycle.recompute_employer(tx, row["employer_id"])
+            await lifecycle.recompute_employer(ctx, tx, row["employer_id"])
         elif absent:
             # The employer was there: the worker's call-off was a late cancel after all.
             await tx.execute("UPDATE workers SET late_cancels = late_cancels + 1 WHERE id = ?",

@@ -19,7 +19,7 @@ import asyncio
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,9 +62,9 @@ class Tx:
     events: list[dict[str, Any]] = field(default_factory=list)
     #: Markets whose live pools this change affects: the caller asks them for a round.
     kicks: set[str] = field(default_factory=set)
-    #: Employers whose rating or reliability this change moved: their open jobs' live records
-    #: are rewritten after the commit, so the next round weighs them as they now stand.
-    rescored_employers: set[str] = field(default_factory=set)
+    #: Work for after the commit and its publishing, once per key (e.g. rewriting the live
+    #: records of an employer whose score this change moved).
+    after_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         cur = await self.conn.execute(sql, params)
