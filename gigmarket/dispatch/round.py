@@ -125,14 +125,18 @@ async def run_round(ctx: Context, market: Market, lease_token: str, solver: Solv
                 return ctx.iso(t, m)
 
             messages: list[tuple[str, dict[str, Any]]] = []
+            # A job offered to many is summarised once; each offer adds its worker's trip.
+            summaries: dict[str, dict[str, Any]] = {}
+            expires_iso = iso(expires_at)
             for oid, w, j in valid:
                 mt = chosen[oid]
-                job = job_rows[j]
-                summary = views.job_summary(job, iso, distance_km=mt.distance_km,
-                                            travel_minutes=mt.travel_minutes,
-                                            employer=employers[job["employer_id"]])
+                if j not in summaries:
+                    job = job_rows[j]
+                    summaries[j] = views.job_summary(job, iso,
+                                                     employer=employers[job["employer_id"]])
+                summary = {**summaries[j], **views.trip(mt.distance_km, mt.travel_minutes)}
                 messages.append((worker_recipient(w), {
-                    "type": "offer", "offer_id": oid, "expires_at": iso(expires_at),
+                    "type": "offer", "offer_id": oid, "expires_at": expires_iso,
                     "job": summary}))
             for j, view in (await job_views(ctx, tx, sorted(per_job))).items():
                 messages.append((employer_recipient(job_rows[j]["employer_id"]),

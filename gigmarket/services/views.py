@@ -103,9 +103,16 @@ def job_summary(job: Record, iso: Iso, *, distance_km: float | None = None,
         "description": job["description"],
         "lat": job["lat"],
         "lon": job["lon"],
+        **trip(distance_km, travel_minutes),
+        "employer": employer_public(employer) if employer is not None else None,
+    }
+
+
+def trip(distance_km: float | None, travel_minutes: float | None) -> dict[str, Any]:
+    """A JOBSUMMARY's distance and travel time for one worker, as shown."""
+    return {
         "distance_km": None if distance_km is None else round(distance_km, 2),
         "travel_minutes": None if travel_minutes is None else round(travel_minutes, 1),
-        "employer": employer_public(employer) if employer is not None else None,
     }
 
 
