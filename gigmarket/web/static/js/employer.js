@@ -2,11 +2,11 @@
 // as typed, a job posted in under a minute, and each job filling live.
 
 import {
-  t, addStrings, applyI18n, mountLangSwitch, onLangChange, fmtMoney, fmtWhen, fmtHours,
+  t, addStrings, fmtMoney, fmtWhen, fmtHours,
   fmtMinutes, fmtRating, fmtKm, isoInZone, wallTime, dayParts, skillLabel,
 } from "./i18n.js";
 import {
-  api, loadCatalogue, showError, showNotice, clearFieldErrors,
+  api, showError, showNotice, clearFieldErrors,
   setFieldError, h, icon, newIdempotencyKey, serverNow, insertQr,
 } from "./client.js";
 import { PhoneApp } from "./phone_app.js";
@@ -238,21 +238,10 @@ const app = new PhoneApp({
   render: () => render(),
 });
 
-async function boot() {
-  applyI18n();
-  mountLangSwitch($("lang"));
-  app.wire();
+function wirePage() {
   $("biz-form").addEventListener("submit", saveBusiness);
   $("b-code").addEventListener("input", renderCodeCheck);
   wirePostForm();
-  onLangChange(render);
-  try {
-    state.cat = await loadCatalogue();
-    state.market = state.cat.markets[0];
-  } catch (err) {
-    showError(err);
-  }
-  await app.resume();
 }
 
 async function loadAll() {
@@ -770,4 +759,4 @@ function cancelJob(job) {
   dlg.showModal();
 }
 
-boot();
+app.open(wirePage);

@@ -2,7 +2,8 @@
 // sign-in screen, starting the live channel, the tab views, signing out. Each page says only
 // what differs: its views, what it loads, what it does with a live message, where it opens.
 
-import { api, Live, StoredSession, showError } from "./client.js";
+import { applyI18n, mountLangSwitch, onLangChange } from "./i18n.js";
+import { api, Live, StoredSession, loadCatalogue, showError } from "./client.js";
 import { mountOtp } from "./otp.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,7 +15,7 @@ export class PhoneApp {
    * @param {object} page
    * @param {"worker"|"employer"} page.role
    * @param {string[]} page.views the tab views (#v-<view>), in tab order
-   * @param {object} page.state the page's state: ``session``, ``me``, ``live`` and ``view`` are kept here
+   * @param {object} page.state the page's state: ``session``, ``me``, ``live``, ``view``, ``cat`` and ``market`` are kept here
    * @param {() => Promise<void>} page.load everything the signed-in page shows (sets ``state.me``)
    * @param {() => Promise<void>} page.reload what to fetch again when the socket (re)connects
    * @param {(msg: object) => void} page.onMessage a live message
@@ -26,11 +27,27 @@ export class PhoneApp {
     this.stored = new StoredSession(page.role);
   }
 
-  /** Wire the sign-in form, the tabs and the sign-out button (at once, before anything loads). */
-  wire() {
+  /**
+   * Open the page: the language switch, the sign-in form, the tabs and the sign-out button,
+   * then ``wirePage`` (the page's own forms), all at once before anything loads; then the
+   * market catalogue, and a stored session picked up or the sign-in shown.
+   */
+  async open(wirePage) {
+    const { state } = this.page;
+    applyI18n();
+    mountLangSwitch($("lang"));
     mountOtp({ role: this.page.role, onSignedIn: (r) => this.signedIn(r) });
     for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => this.go(b.dataset.view));
     $("signout").addEventListener("click", () => this.signOut());
+    wirePage();
+    onLangChange(this.page.render);
+    try {
+      state.cat = await loadCatalogue();
+      state.market = state.cat.markets[0];
+    } catch (err) {
+      showError(err);
+    }
+    await this.resume();
   }
 
   /** Pick up a stored session, or show the sign-in. */

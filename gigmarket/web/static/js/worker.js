@@ -2,11 +2,11 @@
 // offers with sound and vibration, and the jobs taken with their site QR code.
 
 import {
-  t, addStrings, applyI18n, mountLangSwitch, onLangChange, fmtMoney, fmtWhen, fmtHours, pick,
+  t, addStrings, fmtMoney, fmtWhen, fmtHours, pick,
   fmtDuration,
 } from "./i18n.js";
 import {
-  api, loadCatalogue, showError, showNotice, clearFieldErrors, h, icon,
+  api, showError, showNotice, clearFieldErrors, h, icon,
   insertQr,
 } from "./client.js";
 import { PhoneApp } from "./phone_app.js";
@@ -196,22 +196,11 @@ const app = new PhoneApp({
   render: () => render(),
 });
 
-async function boot() {
-  applyI18n();
-  mountLangSwitch($("lang"));
-  app.wire();
+function wirePage() {
   $("profile-form").addEventListener("submit", saveProfile);
   $("p-id").addEventListener("input", renderIdCheck);
-  onLangChange(render);
   setInterval(tick, 1000);
   setInterval(() => { if (state.session && state.view === "work") { refreshWhy(); refreshClaimable(); } }, 15000);
-  try {
-    state.cat = await loadCatalogue();
-    state.market = state.cat.markets[0];
-  } catch (err) {
-    showError(err);
-  }
-  await app.resume();
 }
 
 async function loadAll() {
@@ -707,4 +696,4 @@ async function saveProfile(ev) {
   }
 }
 
-boot();
+app.open(wirePage);
