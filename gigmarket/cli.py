@@ -1,11 +1,10 @@
-"""``gigmarket serve | dispatch | manager add | rebuild | simulate``."""
+"""``gigmarket serve | dispatch | manager add | exchange | rebuild | simulate``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import getpass
 import logging
 import multiprocessing
@@ -13,16 +12,19 @@ import os
 import signal
 import sys
 from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from gigmarket import logs
+from gigmarket import lifeline, logs
 from gigmarket.settings import Settings, load
 
+if TYPE_CHECKING:
+    import uvicorn
+
+    from gigmarket.services.context import Context
+    from gigmarket.supervisor import Supervisor
+
 log = logging.getLogger("gigmarket")
-
-
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 async def _rebuild(settings: Settings, redis_url: str, *, only_if_empty: bool) -> None:
@@ -32,7 +34,7 @@ async def _rebuild(settings: Settings, redis_url: str, *, only_if_empty: bool) -
     from gigmarket.store.live import LiveStore
 
     ledger = await Ledger.open(settings.ledger_path)
-    live = LiveStore.from_url(redis_url)
+    live = LiveStore.from_url(redis_url, cluster=settings.redis_cluster)
     try:
         ctx = Context(settings=settings, ledger=ledger, live=live)
         for market_id in settings.markets:
@@ -45,16 +47,39 @@ async def _rebuild(settings: Settings, redis_url: str, *, only_if_empty: bool) -
         await ledger.aclose()
 
 
+async def _demo_through_faults(ctx: Context) -> None:
+    """The demo's simulated people, started again after a fault rather than taking the
+    dispatcher down with them (a Redis blip never kills a process, issue 8)."""
+    from gigmarket.demo import run_demo
+
+    while True:
+        try:
+            await run_demo(ctx)
+            return
+        except Exception as e:
+            log.warning("the demo stopped (%r); starting it again in 2 s", e)
+            await asyncio.sleep(2)
+
+
 async def _dispatch(settings: Settings, redis_url: str, demo: bool = False) -> None:
     from gigmarket.dispatch.loop import Dispatcher
     from gigmarket.dispatch.solver import Solver
     from gigmarket.services.context import Context
     from gigmarket.store.ledger import Ledger
     from gigmarket.store.live import LiveStore
+    from gigmarket.store.recoveries import Recovery, count
 
-    ledger = await Ledger.open(settings.ledger_path)
-    live = LiveStore.from_url(redis_url)
-    solver = Solver()
+    # A SIGTERM right after the start cancels us: let the opening finish and close it, or its
+    # connection thread reports to a closed loop (a traceback at the first-start stop).
+    opening = asyncio.ensure_future(Ledger.open(settings.ledger_path))
+    try:
+        ledger = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await (await opening).aclose()
+        raise
+    live = LiveStore.from_url(redis_url, cluster=settings.redis_cluster)
+    solver = Solver(on_restart=lambda: count(ledger, Recovery.SOLVER_RESTART))
     dispatcher: Dispatcher | None = None
     try:
         await solver.warm()
@@ -62,23 +87,25 @@ async def _dispatch(settings: Settings, redis_url: str, demo: bool = False) -> N
         dispatcher = Dispatcher(ctx, solver)
         tasks = [dispatcher.run()]
         if demo:
-            from gigmarket.demo import run_demo
-
-            tasks.append(run_demo(ctx))
+            tasks.append(_demo_through_faults(ctx))
         await asyncio.gather(*tasks)
     finally:
+        # Every step bounded: Redis may be the thing that is gone (issue 8: a dispatcher that
+        # retried a lost Redis outlived serve's shutdown).
         if dispatcher is not None:
             await dispatcher.release()
         solver.close()
-        await live.aclose()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1):
+                await live.aclose()
         await ledger.aclose()
 
 
 def _dispatch_process(redis_url: str, dev: bool, demo: bool) -> None:
     """Entry of the dispatcher child that ``serve`` starts (a separate process: rounds never
     stall the web event loop)."""
-    _die_with_parent()
     logs.configure()
+    lifeline.hold_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us in order, with SIGTERM
     settings = load(dev=dev)
     loop = asyncio.new_event_loop()
@@ -89,17 +116,96 @@ def _dispatch_process(redis_url: str, dev: bool, demo: bool) -> None:
     loop.close()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _page_addresses(settings: Settings, base: str) -> list[tuple[str, str]]:
+    """The pages a person opens, as ``(what, address)``: printed when serve is ready."""
+    markets = list(settings.markets.values())
+    station = next((s.id for m in markets for s in m.stations), "")
+    lines = [("kiosk", f"{base}/kiosk?station={station}" if station else f"{base}/kiosk"),
+             ("worker phone", f"{base}/m/worker"),
+             ("employer phone", f"{base}/m/employer"),
+             ("manager console", f"{base}/manage")]
+    lines += [(f"hall board ({m.id})", f"{base}/board/{m.id}") for m in markets]
+    lines.append(("set up a kiosk", f"{base}/manage#kiosks"))
+    return lines
+
+
+async def _run_web(server: uvicorn.Server, settings: Settings, supervisor: Supervisor) -> None:
+    supervisor.loop = asyncio.get_running_loop()
+    async def banner() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.05)
+        host, port = server.servers[0].sockets[0].getsockname()[:2]
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1" if host == "0.0.0.0" else "localhost"
+        base = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+        pages = _page_addresses(settings, base)
+        width = max(len(what) for what, _ in pages)
+        text = "\n".join(f"  {what:<{width}}  {url}" for what, url in pages)
+        print(f"gigmarket is ready ({'dev' if settings.dev else 'production'} mode):\n{text}",
+              flush=True)
+
+    shown = asyncio.create_task(banner())
+    try:
+        await server.serve()
+    finally:
+        shown.cancel()
+
+
+#: Pending connections the listening socket queues: a mass reconnect (a web process
+#: restarted under 10k kiosks and phones) arrives at once; uvicorn's 2048 overflowed and the
+#: kernel dropped SYNs, so clients waited seconds for their retransmit (issue 13).
+#: The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 16384
+
+
+class SocketAcceptsAtDebug(logging.Filter):
+    """uvicorn logs every websocket accept at INFO: at 10k reconnecting sockets that is 10k
+    lines, written under the event loop. They are debug detail (issue 13)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and '"WebSocket ' in str(record.msg):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def web_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """The web process's uvicorn settings (sockets: issue 13)."""
+    import uvicorn
+
+    logging.getLogger("uvicorn.error").addFilter(SocketAcceptsAtDebug())
+    return uvicorn.Config(app, host=host, port=port, log_config=None, ws="websockets-sansio",
+                          timeout_graceful_shutdown=2, backlog=LISTEN_BACKLOG,
+                          # Longer than clients keep idle connections (httpx and browsers:
+                          # 5 s or more), so the server never closes one just as a client
+                          # sends on it: that race lost a request under load.
+                          timeout_keep_alive=30,
+                          # Off unless configured: see Settings.ws_deflate.
+                          ws_per_message_deflate=settings.ws_deflate)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gigmarket.store.embedded_redis import EmbeddedRedis
+    from gigmarket.supervisor import Supervisor
     from gigmarket.web.app import create_app
 
+    # SIGTERM stops like Ctrl-C, through the finally below, in every state: before uvicorn
+    # runs, and after it (uvicorn re-raises the signal it caught; with the default handler
+    # that ended the process at once, leaving the dispatcher and Redis to fend for themselves).
+    signal.signal(signal.SIGTERM, _interrupt)
     logs.configure()
     settings = load(dev=True if args.dev else None)
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
-    dispatcher: BaseProcess | None = None
+    supervisor: Supervisor | None = None
     try:
         if redis_url is None:
             embedded = EmbeddedRedis(settings.data_dir)
@@ -108,27 +214,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Embedded: this host owns everything, and the ledger is the truth, so the pools are
         # rebuilt from it at every start (a crash may have left Redis ahead of the ledger).
         asyncio.run(_rebuild(settings, redis_url, only_if_empty=embedded is None))
-        if not args.no_dispatch:
-            dispatcher = multiprocessing.get_context("spawn").Process(
-                target=_dispatch_process, args=(redis_url, settings.dev, args.demo),
+        url = redis_url
+
+        def make_dispatcher() -> BaseProcess:
+            return multiprocessing.get_context("spawn").Process(
+                target=_dispatch_process, args=(url, settings.dev, args.demo),
                 name="gigmarket-dispatch",
             )
-            dispatcher.start()
+
+        supervisor = Supervisor(
+            ledger_path=settings.ledger_path,
+            make_dispatcher=None if args.no_dispatch else make_dispatcher,
+            embedded=embedded, markets=list(settings.markets))
+        supervisor.start()
         app = create_app(settings, redis_url)
         log.info("gigmarket on http://%s:%d (%s mode)", args.host, args.port,
                  "dev" if settings.dev else "production")
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None,
-                    ws="websockets-sansio", timeout_graceful_shutdown=5)
+        config = web_config(app, settings, args.host, args.port)
+        asyncio.run(_run_web(uvicorn.Server(config), settings, supervisor))
+    except KeyboardInterrupt:
+        pass
     finally:
-        if dispatcher is not None and dispatcher.is_alive():
-            dispatcher.terminate()
-            dispatcher.join(10)
-            if dispatcher.is_alive():
-                log.warning("the dispatcher did not stop in 10 s; killing it")
-                dispatcher.kill()
-                dispatcher.join(5)
-        if embedded is not None:
+        # A second Ctrl-C must not cut the stop short and leave children behind; each step
+        # is bounded instead (web 2 s, dispatcher 4 s then SIGKILL, Redis 2 s: within 10 s).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if supervisor is not None:
+            supervisor.stop()
+        elif embedded is not None:
             embedded.stop()
+        log.info("gigmarket stopped")
     return 0
 
 
@@ -138,6 +253,8 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         print("gigmarket dispatch runs beside web processes: set REDIS_URL", file=sys.stderr)
         return 2
+    # SIGTERM (a process manager's stop) frees the leases and stops the solver like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_dispatch(settings, settings.redis_url))
     return 0
@@ -186,10 +303,56 @@ def cmd_manager_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exchange(args: argparse.Namespace) -> int:
+    """``gigmarket exchange add|list|revoke|set-key``: the provincial platforms (SPEC 11.4)."""
+    from datetime import datetime
+
+    from gigmarket.core.errors import DomainError
+    from gigmarket.services import exchange
+    from gigmarket.store.ledger import Ledger
+
+    settings = load()
+
+    def when(ts: float | None) -> str:
+        return "-" if ts is None else datetime.fromtimestamp(ts).astimezone().isoformat(
+            timespec="seconds")
+
+    async def run() -> str:
+        ledger = await Ledger.open(settings.ledger_path)
+        try:
+            if args.action == "add":
+                return await exchange.add_platform(ledger, settings, args.platform, args.sm4_key)
+            if args.action == "set-key":
+                await exchange.set_platform_key(ledger, settings, args.platform, args.sm4_key)
+                return f"platform {args.platform}: SM4 key " + (
+                    "set" if args.sm4_key else "removed")
+            if args.action == "revoke":
+                await exchange.revoke_platform(ledger, args.platform)
+                return f"platform {args.platform} revoked"
+            lines = ["platform\tcreated\trevoked\tlast_request\tsm4_key"]
+            for r in await exchange.list_platforms(ledger):
+                lines.append("\t".join([r["id"], when(r["created_at"]), when(r["revoked_at"]),
+                                        when(r["last_request_at"]),
+                                        "yes" if r["has_sm4_key"] else "no"]))
+            return "\n".join(lines)
+        finally:
+            await ledger.aclose()
+
+    try:
+        out = asyncio.run(run())
+    except DomainError as e:
+        print(f"error: {e.message} ({e.field})", file=sys.stderr)
+        return 2
+    if args.action == "add":
+        print(f"platform {args.platform} added; its secret (shown this once, keep it safe):",
+              file=sys.stderr)
+    print(out)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """The ledger as CSV from the command line (no server or Redis needed)."""
     import time
-    from zoneinfo import ZoneInfo
 
     from gigmarket.core.errors import DomainError
     from gigmarket.services import ledger_export
@@ -201,6 +364,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"error: no market {args.market!r}", file=sys.stderr)
         return 2
     tz = ZoneInfo(market.timezone)
+    if args.report == "daily":
+        return _export_daily(settings, market.id, tz, args)
     try:
         lo, hi = ledger_export.parse_range(tz, time.time(), args.date_from, args.date_to)
     except DomainError as e:
@@ -219,6 +384,38 @@ def cmd_export(args: argparse.Namespace) -> int:
             await ledger.aclose()
 
     asyncio.run(run())
+    return 0
+
+
+def _export_daily(settings: Settings, market_id: str, tz: ZoneInfo,
+                  args: argparse.Namespace) -> int:
+    """The daily report's CSV, the same bytes as ``GET .../reports/daily?format=csv``."""
+    import time
+
+    from gigmarket.core import reports
+    from gigmarket.core.errors import DomainError
+    from gigmarket.services import reports as report_service
+    from gigmarket.store.ledger import Ledger
+
+    async def run() -> list[reports.DayFigures]:
+        ledger = await Ledger.open(settings.ledger_path)
+        try:
+            return await report_service.daily(ledger, market_id, tz, time.time(),
+                                              args.date_from, args.date_to)
+        finally:
+            await ledger.aclose()
+
+    try:
+        rows = asyncio.run(run())
+    except DomainError as e:
+        print(f"error: {e.message} ({e.field})", file=sys.stderr)
+        return 2
+    text = reports.as_csv(rows)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -252,8 +449,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a market id (repeat for several)")
     add.add_argument("--password", help="prompted when omitted")
     add.set_defaults(func=cmd_manager_add)
-    export = sub.add_parser("export", help="the ledger of a market as CSV")
+    exchange = sub.add_parser("exchange", help="provincial exchange platforms")
+    xsub = exchange.add_subparsers(dest="action", required=True)
+    xadd = xsub.add_parser("add", help="add a platform and print its secret once")
+    xadd.add_argument("--platform", required=True)
+    xadd.add_argument("--sm4-key", help="32 hex characters: full ID numbers for this platform")
+    xadd.set_defaults(func=cmd_exchange)
+    xkey = xsub.add_parser("set-key", help="set (or, without --sm4-key, remove) its SM4 key")
+    xkey.add_argument("--platform", required=True)
+    xkey.add_argument("--sm4-key")
+    xkey.set_defaults(func=cmd_exchange)
+    xsub.add_parser("list", help="platforms, when added, revoked, last heard from"
+                    ).set_defaults(func=cmd_exchange)
+    xrevoke = xsub.add_parser("revoke", help="refuse a platform's requests from now on")
+    xrevoke.add_argument("--platform", required=True)
+    xrevoke.set_defaults(func=cmd_exchange)
+    export = sub.add_parser("export", help="the ledger of a market, or a report, as CSV")
     export.add_argument("--market", default="shiling")
+    export.add_argument("--report", choices=("ledger", "daily"), default="ledger",
+                        help="ledger: every event; daily: the bureau's daily figures")
     export.add_argument("--from", dest="date_from", help="YYYY-MM-DD (default: today)")
     export.add_argument("--to", dest="date_to", help="YYYY-MM-DD, inclusive (default: --from)")
     export.add_argument("--out", help="a file (default: standard output)")

@@ -216,9 +216,19 @@ class EmbeddedRedis:
             return None
         return self._process.pid
 
-    def start(self, timeout_s: float = 10) -> str:
+    @property
+    def returncode(self) -> int | None:
+        """How the server ended (negative: the signal), or None while it runs or never ran."""
+        return None if self._process is None else self._process.poll()
+
+    def start(self, timeout_s: float = 10, *, empty: bool = False) -> str:
         """Start the server (stopping a leftover one first) and return its URL once it
-        answers PING. Starting a running instance returns its URL."""
+        answers PING. Starting a running instance returns its URL.
+
+        ``empty``: drop the AOF first. ``serve`` restarts a dead Redis empty: its AOF may be
+        up to a second behind the ledger, and pools rebuilt from the ledger are right where a
+        stale replay would let a gate admit what the ledger then refuses.
+        """
         if self.pid is not None:
             return self.url
         self.stop()  # a server that died on its own still holds our lock and temp dir
@@ -228,6 +238,9 @@ class EmbeddedRedis:
         try:
             binary = find_redis_server(self._binary)
             self._stop_leftover(deadline)
+            if empty:
+                (self.redis_dir / "appendonly.aof").unlink(missing_ok=True)
+                shutil.rmtree(self.redis_dir / "appendonlydir", ignore_errors=True)
             self._socket_path = self._choose_socket_path()
             self._socket_path.unlink(missing_ok=True)
             self.config_path.write_text(render_config(self.redis_dir, self._socket_path))

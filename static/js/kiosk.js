@@ -4,13 +4,15 @@
 
 import {
   t, addStrings, applyI18n, mountLangSwitch, onLangChange, setLang, fmtMoney, fmtWhen,
-  fmtHours, fmtDuration, pick, fmtNumber,
+  fmtHours, fmtDuration, pick, fmtNumber, fmtDay, lang, timeZone,
 } from "./i18n.js";
 import {
   api, ApiError, Live, loadCatalogue, showError, showNotice, clearAlert, clearFieldErrors,
   setFieldError, h, icon, insertQr, serverNow,
 } from "./client.js";
 import { checkIdNumber, checkPhone } from "./codes.js";
+import { namePad } from "./namepad.js";
+import { readCard, isReaderLine } from "./idcard.js";
 import { skillPicker } from "./skillpicker.js";
 import {
   offerFacts, offerSpeech, offerWhy, whyLine, speak, stopSpeaking, secondsLeft, chime,
@@ -18,6 +20,7 @@ import {
 import {
   ratingForm, confirmDialog, cancelAssignment, blockOther, blockedBadge, EMPLOYER_TAGS,
 } from "./after.js";
+import { certificatePanel } from "./certs.js";
 
 addStrings({
   zh: {
@@ -96,6 +99,7 @@ addStrings({
     "k.wait.tip": "有活时这里会响铃并念出来。可以先去休息，回来刷身份证就能看到。",
     "k.wait.checking": "正在查看有没有合适的活…",
     "k.leave": "先离开（保持签到）",
+    "k.wait.home": "我的证书和接的活",
     "k.left": "您还在签到名单上。有活时回来刷身份证查看。",
     "k.checkout": "签退，今天不找了",
     "k.checkedout": "已签退。欢迎下次再来！",
@@ -128,7 +132,40 @@ addStrings({
     "k.state.available": "您已签到，正在等活。",
     "k.state.offered": "有一份活在等您决定！",
     "k.state.assigned": "您已接了活。",
+    "k.state.done": "上一份活已经结束了。",
     "k.delete": "删除",
+    "k.idle.first": "第一次来？先登记",
+    "k.privacy.title": "登记前请看：我们怎样用您的信息",
+    "k.privacy.what": "收集什么：身份证号、姓名、您设的密码；手机号可以不填。",
+    "k.privacy.why": "为什么：确认是您本人，给您派活、发工钱记录，向人社部门报就业统计。身份证号属于敏感个人信息，只用于这些。",
+    "k.privacy.keep": "存多久：身份证号加密保存，在您使用本市场服务期间保留；不再使用时可以到服务台申请删除。",
+    "k.privacy.who": "谁能看到：只有您本人和本市场工作人员；老板只看到您的姓（如“王*”）；屏幕和单子上身份证号只显示头尾几位。",
+    "k.privacy.withdraw": "不想同意或以后想撤回：可以不登记，请工作人员帮您找活；登记后想撤回，到服务台申请，工作人员停用您的账号并删除您的信息。",
+    "k.privacy.no": "不同意，返回",
+    "k.privacy.yes": "我同意，开始登记",
+    "k.reg.phone.help": "没有手机可以不填",
+    "k.newpin.title": "请设一个新密码",
+    "k.newpin.lead": "工作人员给您的是临时密码，请换一个自己记得住的 4 到 6 位数字。",
+    "k.newpin.label": "新密码",
+    "k.newpin.done": "新密码已保存，请记住。",
+    "k.mute": "🔊 声音开",
+    "k.muted": "🔇 声音关",
+    "k.mute.label": "朗读开关",
+    "k.slip.date": "日期",
+    "k.slip.code": "签到码",
+    "k.slip.code.help": "老板扫不了码时，念这 6 位数字给老板输入",
+    "k.say.privacy": "第一次登记。请先看屏幕上的说明：我们只为派活和就业统计使用您的身份证号，加密保存。同意的话，请点绿色的我同意。",
+    "k.say.id": "请把身份证放在读卡器上，或者用数字键输入身份证号。",
+    "k.say.pin": "请输入您的密码，然后点登录。",
+    "k.say.register": "请核对姓名，可以点下面的字修改。手机号没有可以不填。再设一个四到六位数字的密码，然后点登记。",
+    "k.say.newpin": "请设一个新密码，四到六位数字。",
+    "k.say.skills": "您会做什么活？点图标选，可以选好几样。",
+    "k.say.wage": "最少要多少工钱？点加号减号，或者点下面的数。",
+    "k.say.home": "{name}，您好。点签到找活，开始等活。",
+    "k.say.wait": "已签到，正在帮您找活。有活时这里会响铃并念出来。",
+    "k.say.jobs": "这是您接的活。",
+    "k.say.slip": "接活成功。{date}{time}开工，地点：{address}。签到码：{code}。请拿好派工单。",
+    "k.say.idle": "没人操作，马上自动退出。还在的话请点我还在。",
   },
   en: {
     "k.aa.paid": "I was paid: {title}",
@@ -206,6 +243,7 @@ addStrings({
     "k.wait.tip": "When there is work, this screen rings and reads it out. You may step away; come back and scan your ID card to see it.",
     "k.wait.checking": "Looking for suitable work…",
     "k.leave": "Step away (stay checked in)",
+    "k.wait.home": "My certificates and jobs",
     "k.left": "You are still checked in. Come back and scan your ID card to see offers.",
     "k.checkout": "Check out for today",
     "k.checkedout": "Checked out. See you next time!",
@@ -238,9 +276,46 @@ addStrings({
     "k.state.available": "You are checked in and waiting.",
     "k.state.offered": "An offer is waiting for you!",
     "k.state.assigned": "You have a job.",
+    "k.state.done": "Your last job is over.",
     "k.delete": "Delete",
+    "k.idle.first": "First time here? Register",
+    "k.privacy.title": "Before you register: how we use your information",
+    "k.privacy.what": "What we collect: your ID number, your name and the PIN you choose; a phone number is optional.",
+    "k.privacy.why": "Why: to know it is you, to offer you work and keep the record of your pay, and for the employment statistics of the labour bureau. Your ID number is sensitive personal information and is used for nothing else.",
+    "k.privacy.keep": "How long: the ID number is stored encrypted while you use this market's service; when you no longer do, ask the service desk to delete it.",
+    "k.privacy.who": "Who sees it: only you and this market's staff; employers see only your surname (e.g. “Wang*”); screens and slips show only the first and last digits of the ID number.",
+    "k.privacy.withdraw": "If you do not agree, or want to withdraw later: you need not register, and the staff will help you find work; after registering, ask the service desk and the staff close your account and delete your information.",
+    "k.privacy.no": "I do not agree, go back",
+    "k.privacy.yes": "I agree, register",
+    "k.reg.phone.help": "You may leave this empty if you have no phone",
+    "k.newpin.title": "Choose a new PIN",
+    "k.newpin.lead": "The staff gave you a temporary PIN; choose 4 to 6 digits of your own that you will remember.",
+    "k.newpin.label": "New PIN",
+    "k.newpin.done": "Your new PIN is saved. Remember it.",
+    "k.mute": "🔊 Sound on",
+    "k.muted": "🔇 Sound off",
+    "k.mute.label": "Read aloud",
+    "k.slip.date": "Date",
+    "k.slip.code": "Check-in code",
+    "k.slip.code.help": "If the employer cannot scan, read these 6 digits out to type in",
+    "k.say.privacy": "Registering for the first time. Please read the notice on the screen: we use your ID number only for work offers and employment statistics, and keep it encrypted. If you agree, tap the green button.",
+    "k.say.id": "Place your ID card on the reader, or type your ID number with the keys.",
+    "k.say.pin": "Enter your PIN, then tap Sign in.",
+    "k.say.register": "Check your name; tap the characters below to correct it. A phone number is optional. Choose a PIN of 4 to 6 digits, then tap Register.",
+    "k.say.newpin": "Choose a new PIN of 4 to 6 digits.",
+    "k.say.skills": "What work can you do? Tap the pictures; you can choose several.",
+    "k.say.wage": "What is the lowest pay you accept? Tap plus or minus, or one of the amounts.",
+    "k.say.home": "Hello, {name}. Tap Check in to start waiting for work.",
+    "k.say.wait": "You are checked in. When there is work, this screen rings and reads it out.",
+    "k.say.jobs": "These are your jobs.",
+    "k.say.slip": "You have the job. It starts {date} {time} at {address}. Check-in code: {code}. Take your slip.",
+    "k.say.idle": "Nobody is using the screen; signing out soon. Tap I'm still here to stay.",
   },
 });
+
+// The privacy notice's version, recorded with each registration (change it with the text).
+const PRIVACY_NOTICE = "kiosk-privacy-2026-11";
+const MUTE_KEY = "gm.kiosk.mute";
 
 // Inactivity limits: long enough to read, short enough that nobody is left signed in.
 const IDLE_MS = { default: 60000, wait: 180000, slip: 60000, slipPrinted: 15000 };
@@ -250,8 +325,16 @@ const WHY_EVERY_MS = 10000;
 const $ = (id) => document.getElementById(id);
 
 const kiosk = {
+  // What the ID screen is for now ("signin" or "register"), the ID number waiting for its
+  // registration, the name the card reader gave, the privacy notice agreed to (one person's:
+  // cleared at sign-out).
+  mode: "signin",
+  pendingId: null,
+  readerName: null,
+  consent: null,
   deviceToken: null,
   stationId: null,
+  marketId: null,
   market: null,
   station: null,
   catalogue: null,
@@ -285,11 +368,41 @@ function readDeviceConfig() {
   const station = new URLSearchParams(location.search).get("station");
   if (station) localStorage.setItem("gm.kiosk.station", station);
   kiosk.stationId = station || localStorage.getItem("gm.kiosk.station");
+  // Station ids are each market's own: two markets may both have a "hall".
+  const market = new URLSearchParams(location.search).get("market");
+  if (market) localStorage.setItem("gm.kiosk.market", market);
+  kiosk.marketId = market || localStorage.getItem("gm.kiosk.market");
+}
+
+// ---- speech on every step, with a mute switch remembered on this kiosk -------------------
+
+const SPOKEN_STEPS = ["privacy", "id", "pin", "register", "newpin", "skills", "wage", "home", "wait", "jobs"];
+
+function muted() { return localStorage.getItem(MUTE_KEY) === "1"; }
+
+function renderMute() {
+  const b = $("mute");
+  b.textContent = t(muted() ? "k.muted" : "k.mute");
+  b.setAttribute("aria-pressed", muted() ? "true" : "false");
+  b.setAttribute("aria-label", t("k.mute.label"));
+}
+
+function say(text) {
+  if (!muted() && text) speak(text);
+}
+
+function sayStep(name) {
+  if (name === "slip") { saySlip(); return; }
+  if (!SPOKEN_STEPS.includes(name)) return;
+  const me = session && session.me;
+  say(t(`k.say.${name}`, { name: (me && me.name) || "" }));
 }
 
 async function boot() {
   applyI18n();
   mountLangSwitch($("lang"));
+  renderMute();
+  onLangChange(renderMute);
   readDeviceConfig();
   wireKeypads();
   applyI18n();
@@ -311,7 +424,8 @@ async function boot() {
     return;
   }
   const markets = kiosk.catalogue.markets;
-  kiosk.market = markets.find((m) => m.stations.some((s) => s.id === kiosk.stationId)) || markets[0];
+  kiosk.market = markets.find((m) => m.id === kiosk.marketId)
+    || markets.find((m) => m.stations.some((s) => s.id === kiosk.stationId)) || markets[0];
   kiosk.station = kiosk.market.stations.find((s) => s.id === kiosk.stationId) || kiosk.market.stations[0];
   kiosk.stationId = kiosk.station && kiosk.station.id;
   $("station-name").textContent = kiosk.station ? kiosk.station.name : kiosk.market.name;
@@ -331,6 +445,7 @@ function show(name) {
     whyTimer = setInterval(refreshWhy, WHY_EVERY_MS);
   }
   renderScreen();
+  sayStep(name);
   window.scrollTo(0, 0);
   const first = document.querySelector(`#s-${name} [autofocus], #s-${name} .k-input:not([readonly]), #s-${name} h2`);
   if (name === "id") $("id-number").focus();
@@ -347,6 +462,7 @@ function renderScreen() {
     case "offer": renderOffer(); break;
     case "slip": renderSlip(); break;
     case "jobs": renderJobs(); break;
+    case "certs": renderCerts(); break;
     default: break;
   }
 }
@@ -370,6 +486,7 @@ function idleTick() {
     return;
   }
   if (left <= IDLE_WARN_MS) {
+    if ($("idle-warning").hidden) say(t("k.say.idle"));
     $("idle-warning").hidden = false;
     $("idle-text").textContent = t("k.idle.warn", { s: Math.ceil(left / 1000) });
   } else {
@@ -385,10 +502,11 @@ async function signOut({ notice } = {}) {
   stopSpeaking();
   clearInterval(whyTimer);
   $("idle-warning").hidden = true;
-  if (s) {
-    if (s.live) s.live.stop();
-    api("POST", "/auth/logout", { token: s.token }).catch(() => {});
-  }
+  // The page says when the server has ended the session (data-signed-out), so whoever
+  // watches the kiosk (a test, a support tool) waits for the fact, not for a guess.
+  document.body.dataset.signedOut = "pending";
+  Object.assign(kiosk, { mode: "signin", pendingId: null, readerName: null, consent: null });
+  if (s && s.live) s.live.stop();
   for (const f of document.querySelectorAll("form")) { f.reset(); clearFieldErrors(f); }
   $("id-check").textContent = "";
   // The next person starts in Chinese whatever the last one chose.
@@ -396,21 +514,49 @@ async function signOut({ notice } = {}) {
   clearAlert();
   show("idle");
   if (notice) showNotice(notice);
+  if (s) {
+    // Awaited, not fire-and-forget: the worker's token is dead on the server before the
+    // kiosk reports itself signed out.
+    try {
+      await api("POST", "/auth/logout", { token: s.token });
+    } catch (err) {
+      // Already ended (401) or unreachable: the token is gone from this page either way.
+    }
+  }
+  if (!session) document.body.dataset.signedOut = "done";
 }
 
 async function signedIn(result) {
   session = freshSession(result.token, result.user_id);
-  session.live = new Live({
-    token: session.token,
-    recipient: `worker.${result.user_id}`,
+  // The last person's parting notice ("you are still checked in") is not this person's.
+  clearAlert();
+  await loadMe();
+  // A PIN the desk reset: a new one first, before anything else (the server allows nothing
+  // else on this session until then, so offers and the live channel wait too).
+  if (result.must_change_pin) {
+    show("newpin");
+    return;
+  }
+  await carryOn();
+}
+
+function startLive() {
+  const s = session;
+  s.live = new Live({
+    token: s.token,
+    recipient: `worker.${s.userId}`,
     indicator: $("conn"),
     onMessage: onLive,
     onSnapshot: () => syncOffers(),
     onReady: () => syncOffers(),
     onAuthFailed: () => signOut(),
   });
-  session.live.start();
-  await loadMe();
+  s.live.start();
+}
+
+/** After sign-in: profile first if it is empty, an offer if one waits, else home or waiting. */
+async function carryOn() {
+  if (!session.live) startLive();
   const me = session.me;
   session.skills = new Set(me.skills || []);
   if (me.min_wage) session.wage = { ...me.min_wage };
@@ -431,14 +577,45 @@ async function loadMe() {
 async function submitId(ev) {
   ev.preventDefault();
   const input = $("id-number");
-  const v = input.value.trim().toUpperCase();
-  if (checkIdNumber(v) !== "ok") {
+  const card = readCard(input.value);
+  if (!card || checkIdNumber(card.idNumber) !== "ok") {
     setFieldError(input, t("k.id.bad"));
     input.focus();
     return;
   }
+  input.value = card.idNumber;
+  if (card.name) kiosk.readerName = card.name;
+  renderIdCheck();
   clearFieldErrors(ev.target);
-  show("pin");
+  if (kiosk.mode === "register") toRegister(card.idNumber);
+  else show("pin");
+}
+
+/** The registration form for ``idNumber``, the reader's name filled in when it gave one. */
+function toRegister(idNumber) {
+  $("reg-id").value = idNumber;
+  if (kiosk.readerName) $("reg-name").value = kiosk.readerName;
+  show("register");
+  $("reg-name").focus();
+}
+
+async function submitNewPin(ev) {
+  ev.preventDefault();
+  const input = $("new-pin");
+  if (!/^\d{4,6}$/.test(input.value)) {
+    setFieldError(input, t("k.pin.short"));
+    return;
+  }
+  try {
+    await api("PUT", "/me/pin", { token: session.token, body: { pin: input.value } });
+    clearFieldErrors(ev.target);
+    input.value = "";
+    showNotice(t("k.newpin.done"));
+    await carryOn();
+  } catch (err) {
+    input.value = "";
+    showError(err, ev.target);
+  }
 }
 
 async function submitPin(ev) {
@@ -457,10 +634,11 @@ async function submitPin(ev) {
     await signedIn(result);
   } catch (err) {
     if (err instanceof ApiError && err.code === "not_registered") {
-      $("reg-id").value = idNumber;
+      // Not registered yet: the privacy notice comes before the registration takes the number.
+      kiosk.mode = "register";
+      kiosk.pendingId = idNumber;
       $("reg-pin").value = pin;
-      show("register");
-      $("reg-name").focus();
+      show("privacy");
       return;
     }
     $("pin").value = "";
@@ -482,17 +660,23 @@ async function submitRegister(ev) {
   const pin = $("reg-pin").value;
   let bad = null;
   if (!/^\d{4,6}$/.test(pin)) { setFieldError($("reg-pin"), t("k.pin.short")); bad = bad || $("reg-pin"); }
-  if (!checkPhone(phone)) { setFieldError($("reg-phone"), t("k.reg.phone.bad")); bad = $("reg-phone"); }
+  // No phone is fine (SPEC 11.2); a phone typed in must be a real one.
+  if (phone && !checkPhone(phone)) { setFieldError($("reg-phone"), t("k.reg.phone.bad")); bad = $("reg-phone"); }
   if (!name) { setFieldError($("reg-name"), t("k.reg.name.missing")); bad = $("reg-name"); }
   if (bad) { bad.focus(); return; }
+  const body = { id_number: $("reg-id").value, pin, name, consent: kiosk.consent || PRIVACY_NOTICE };
+  if (phone) body.phone = phone;
   try {
-    const result = await api("POST", "/kiosk/register", {
-      token: kiosk.deviceToken,
-      body: { id_number: $("reg-id").value, pin, name, phone },
-    });
+    const result = await api("POST", "/kiosk/register", { token: kiosk.deviceToken, body });
     await signedIn(result);
     session.registering = true;
   } catch (err) {
+    if (err instanceof ApiError && err.code === "already_registered") {
+      // Registered before: sign in with the PIN instead.
+      $("id-number").value = $("reg-id").value;
+      kiosk.mode = "signin";
+      show("pin");
+    }
     showError(err, form);
   }
 }
@@ -552,13 +736,28 @@ async function saveProfile() {
   }
 }
 
+function renderCerts() {
+  if (!session || !session.me) return;
+  const me = session.me;
+  certificatePanel($("k-certs"), {
+    token: session.token, me, keypad: true, idPrefix: "kc",
+    skills: kiosk.catalogue.skills.filter((sk) => kiosk.market.skills.includes(sk.code)),
+    profile: () => ({ name: me.name, skills: me.skills, ...(me.min_wage ? { min_wage: me.min_wage } : {}) }),
+    onSaved: (saved) => { session.me = saved; renderCerts(); },
+  });
+}
+
 // ---- home, check in / out, waiting ---------------------------------------------------
 
 function renderHome() {
   if (!session || !session.me) return;
   const me = session.me;
   $("hello").textContent = t("k.hello", { name: me.name || "" });
-  $("home-state").textContent = t(`k.state.${me.state}`);
+  // Truthful (issue 10): "assigned" with every job settled (done, paid, cancelled) is not
+  // "you have a job".
+  const live = (session.assignments || []).some((a) => ["accepted", "checked_in"].includes(a.state));
+  const settled = me.state === "assigned" && session.assignments && !live;
+  $("home-state").textContent = settled ? t("k.state.done") : t(`k.state.${me.state}`);
   const waiting = me.state === "available" || me.state === "offered";
   $("checkin").hidden = waiting;
   $("to-wait").hidden = !waiting;
@@ -581,6 +780,7 @@ async function loadAfter() {
     session.assignments = assignments;
     session.claimable = claimable.jobs || [];
     session.rated = session.rated || new Set();
+    if (screen === "home") renderHome();
     renderAfter();
   } catch (err) {
     if (err.status === 401) signOut();
@@ -829,8 +1029,15 @@ function renderWait() {
 /** Fetch pending offers; show the first. Returns true when an offer is on screen. */
 async function syncOffers() {
   if (!session) return false;
+  const asked = session;
+  const shown = session.offer;
   try {
     const offers = await api("GET", "/me/offers", { token: session.token });
+    if (session !== asked) return false;
+    // An offer pushed while this answer was on its way is newer than the answer: keep it on
+    // screen (a stale "nothing pending" used to send the worker back to waiting, and the
+    // offer ran out unseen).
+    if (session.offer !== shown) return Boolean(session.offer);
     const pending = offers.find((o) => o.state === "pending" && secondsLeft(o.expires_at) > 0);
     if (pending) {
       if (!session.offer || session.offer.id !== pending.id) presentOffer(pending);
@@ -857,7 +1064,7 @@ function presentOffer(offer) {
   }).catch(() => { /* the offer stands without its reason */ });
   // Let the chime finish before the voice starts; the reason is usually back by then.
   setTimeout(() => {
-    if (current()) speak(offerSpeech(offer.job, offer.why));
+    if (current()) say(offerSpeech(offer.job, offer.why));
   }, 700);
 }
 
@@ -964,6 +1171,8 @@ function slipFor(a, me) {
     ["k.slip.worker", me ? me.name : ""],
     ["k.slip.job", job.title],
     ["k.slip.address", job.address],
+    // The date in full: a slip kept in a pocket is read on another day than "today".
+    ["k.slip.date", fmtDay(job.start_at)],
     ["k.slip.start", `${fmtWhen(job.start_at)} · ${fmtHours(job.duration_hours)}`],
     ["k.slip.pay", fmtMoney(a.wage || job.wage)],
     ["k.slip.employer", [boss.org_name, boss.name].filter(Boolean).join(" · ")],
@@ -975,7 +1184,20 @@ function slipFor(a, me) {
     h("h3", {}, t("k.slip.head")),
     h("dl", { class: "kv" }, rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", { "data-slip": k.slice(7) }, v || "—")])),
     h("div", { class: "slip-qr" }, qr, h("p", { class: "center" }, t("k.slip.qr"))),
+    a.code ? h("div", { class: "slip-code" },
+      h("p", { class: "center" }, t("k.slip.code")),
+      h("p", { class: "slip-digits center", "data-slip": "code", "aria-label": [...a.code].join(" ") }, `${a.code.slice(0, 3)} ${a.code.slice(3)}`),
+      h("p", { class: "center small" }, t("k.slip.code.help"))) : null,
   ];
+}
+
+/** The slip read aloud: when, where, and the six digits one by one. */
+function saySlip() {
+  const a = session && session.assignment;
+  if (!a || !a.job) return;
+  const when = new Date(a.job.start_at);
+  const time = new Intl.DateTimeFormat(lang() === "zh" ? "zh-CN" : "en-GB", { hour: "numeric", minute: "2-digit", timeZone: timeZone() }).format(when);
+  say(t("k.say.slip", { date: fmtDay(a.job.start_at), time, address: a.job.address, code: [...(a.code || "")].join(" ") }));
 }
 
 function renderSlip() {
@@ -1052,7 +1274,10 @@ function wireKeypads() {
 
 function renderIdCheck() {
   const input = $("id-number");
-  input.value = input.value.toUpperCase().replace(/[^0-9X]/g, "");
+  // A card reader's "name|number" line arrives character by character: left as it is until
+  // its Enter, when submitId reads it.
+  if (isReaderLine(input.value)) return;
+  input.value = input.value.toUpperCase().replace(/[^0-9X]/g, "").slice(0, 18);
   const state = checkIdNumber(input.value);
   const out = $("id-check");
   input.removeAttribute("aria-invalid");
@@ -1067,6 +1292,14 @@ function wireForms() {
   $("id-form").addEventListener("submit", submitId);
   $("pin-form").addEventListener("submit", submitPin);
   $("reg-form").addEventListener("submit", submitRegister);
+  $("newpin-form").addEventListener("submit", submitNewPin);
+  // The name is tapped in on the character pad; the digit keypad serves phone and PIN.
+  namePad($("namepad"), $("reg-name"));
+  $("reg-form").addEventListener("focusin", (ev) => {
+    const onName = ev.target.id === "reg-name";
+    $("namepad").hidden = !onName;
+    $("reg-form").querySelector(".keypad").hidden = onName;
+  });
   $("id-number").addEventListener("input", renderIdCheck);
 }
 
@@ -1074,13 +1307,14 @@ function wireButtons() {
   $("start").addEventListener("click", () => {
     $("id-form").reset();
     renderIdCheck();
+    kiosk.mode = "signin";
     show("id");
   });
   for (const b of document.querySelectorAll("[data-go]")) {
     b.addEventListener("click", () => {
       const to = b.dataset.go;
       if (to === "idle") signOut();
-      else if (["home", "skills", "wage"].includes(to) && !session) show("idle");
+      else if (["home", "skills", "wage", "certs"].includes(to) && !session) show("idle");
       else show(to);
     });
   }
@@ -1110,7 +1344,26 @@ function wireButtons() {
   $("checkout").addEventListener("click", checkOut);
   $("accept").addEventListener("click", () => decide(true));
   $("decline").addEventListener("click", () => decide(false));
+  // "Read it again" is a request to hear it: it speaks even when muted.
   $("repeat").addEventListener("click", () => session && session.offer && speak(offerSpeech(session.offer.job, session.offer.why)));
+  $("mute").addEventListener("click", () => {
+    localStorage.setItem(MUTE_KEY, muted() ? "0" : "1");
+    if (muted()) stopSpeaking();
+    renderMute();
+  });
+  $("start-new").addEventListener("click", () => {
+    $("id-form").reset();
+    renderIdCheck();
+    kiosk.mode = "register";
+    kiosk.pendingId = null;
+    show("privacy");
+  });
+  $("privacy-yes").addEventListener("click", () => {
+    kiosk.consent = PRIVACY_NOTICE;
+    if (kiosk.pendingId) toRegister(kiosk.pendingId);
+    else show("id");
+  });
+  $("privacy-no").addEventListener("click", () => signOut());
   $("print").addEventListener("click", printSlip);
   $("still-here").addEventListener("click", touched);
   setInterval(idleTick, 1000);

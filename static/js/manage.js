@@ -11,6 +11,9 @@ import { skillNames } from "./skillpicker.js";
 import { MarketMap } from "./map.js";
 import { confirmDialog } from "./after.js";
 import { lineChart, barChart, sparkline } from "./chart.js";
+import { openConsole, closeConsole } from "./console.js";
+import { refreshCertificateQueue } from "./cert_review.js";
+import { mountKioskAdmin } from "./kiosk_admin.js";
 
 addStrings({
   zh: {
@@ -314,6 +317,7 @@ async function boot() {
 function showLogin() {
   $("v-login").hidden = false;
   $("v-dash").hidden = true;
+  closeConsole();
   $("signout").hidden = true;
   $("market").hidden = true;
   $("username").focus();
@@ -397,7 +401,12 @@ async function selectMarket(id) {
     onAuthFailed: signOut,
   });
   state.live.start();
-  await refreshAll();
+  // Kiosk setup and the desk (issue 10): a panel of their own, reachable at /manage#kiosks.
+  mountKioskAdmin({ token: state.session.token, market: state.market, onAuthFailed: signOut });
+  await Promise.all([
+    refreshAll(),
+    openConsole({ token: state.session.token, market: state.market, onAuthFailed: signOut }),
+  ]);
 }
 
 async function refreshAll() {
@@ -454,6 +463,7 @@ async function refreshQueues() {
   if (reports) { state.reports = reports.reports || []; renderReports(); }
   if (review) { state.review = review; renderReview(); }
   if (unmatched) { state.unmatched = unmatched; renderUnmatched(); }
+  await refreshCertificateQueue($("certs"), $("certs-count"), { marketId: state.market.id, token: state.session.token });
 }
 
 /** Events come in bursts; one refresh per second is enough. */

@@ -3,7 +3,7 @@
 
 import {
   t, addStrings, fmtMoney, fmtWhen, fmtHours, pick,
-  fmtDuration,
+  fmtDuration, lang,
 } from "./i18n.js";
 import {
   api, showError, showNotice, clearFieldErrors, h, icon,
@@ -15,6 +15,7 @@ import { skillPicker } from "./skillpicker.js";
 import { checkIdNumber } from "./codes.js";
 import { ratingForm, confirmDialog, blockOther, blockedBadge, cancelAssignment, lifecycleError, EMPLOYER_TAGS } from "./after.js";
 import { offerFacts, offerWhy, secondsLeft, chime, speak, offerSpeech } from "./offer.js";
+import { certificatePanel } from "./certs.js";
 
 addStrings({
   zh: {
@@ -44,6 +45,8 @@ addStrings({
     "w.status.available": "已签到，等了 {waited}",
     "w.status.offered": "有一份活等您决定",
     "w.status.assigned": "您已接活",
+    "w.status.done": "上一份活已经结束了",
+    "w.asg.code": "签到码（老板扫不了码时念给他输入）：",
     "w.need.profile": "先填好资料（姓名、会做的活、最低工钱）才能签到。",
     "w.checkin.here": "用我现在的位置签到",
     "w.checkin.locating": "正在获取位置…",
@@ -85,7 +88,7 @@ addStrings({
     "w.site.code": "工地签到码（老板手机上的二维码）",
     "w.site.checkin": "到岗签到",
     "w.site.scan": "扫老板的码",
-    "w.site.none": "没扫到二维码，请手动输入码下面的文字。",
+    "w.site.none": "没扫到二维码，请输入老板手机上显示的 6 位数字。",
     "w.site.done": "已签到，开工顺利！",
     "w.site.bad": "签到码不对或已过期，请再看一下老板手机上的码。",
     "w.report.send": "提交举报",
@@ -124,6 +127,8 @@ addStrings({
     "w.status.available": "Checked in, waiting {waited}",
     "w.status.offered": "An offer is waiting for you",
     "w.status.assigned": "You have a job",
+    "w.status.done": "Your last job is over",
+    "w.asg.code": "Check-in code (read it out if the employer cannot scan):",
     "w.need.profile": "Fill in your profile (name, work you can do, lowest pay) before checking in.",
     "w.checkin.here": "Check in where I am",
     "w.checkin.locating": "Finding your location…",
@@ -165,7 +170,7 @@ addStrings({
     "w.site.code": "The site's check-in code (the QR on the boss's phone)",
     "w.site.checkin": "I'm here: check in",
     "w.site.scan": "Scan the boss's code",
-    "w.site.none": "No QR code seen; type the text under the code instead.",
+    "w.site.none": "No QR code seen; type the 6 digits shown on the boss's phone.",
     "w.site.done": "Checked in. Have a good day's work!",
     "w.site.bad": "That check-in code is wrong or expired; look at the boss's phone again.",
     "w.report.send": "Send report",
@@ -261,7 +266,8 @@ async function claim(job, button) {
 }
 
 async function refreshWhy() {
-  if (!state.me || !["available", "offered"].includes(state.me.state)) { state.why = null; return; }
+  // At work too: /me/why says until when (issue 10).
+  if (!state.me || !["available", "offered", "assigned"].includes(state.me.state)) { state.why = null; return; }
   try {
     state.why = await api("GET", "/me/why", { token: state.session.token });
     state.whyAt = Date.now();
@@ -312,7 +318,10 @@ function renderStatus() {
   const me = state.me;
   let waited = "";
   if (state.why && state.why.waited_s != null) waited = fmtDuration(state.why.waited_s + (Date.now() - state.whyAt) / 1000);
-  $("status-title").textContent = t(`w.status.${me.state}`, { waited });
+  // Truthful (issue 10): "assigned" with no live work left means the last job is over.
+  const working = (state.assignments || []).some((a) => ["accepted", "checked_in"].includes(a.state));
+  const settled = me.state === "assigned" && state.assignments && !working;
+  $("status-title").textContent = settled ? t("w.status.done") : t(`w.status.${me.state}`, { waited });
   const why = $("status-why");
   const reason = state.why && pick(state.why.reason_text);
   why.hidden = !reason;
@@ -434,8 +443,13 @@ function onLive(msg) {
     }
     case "assignment":
       state.assignments = [msg.assignment, ...state.assignments.filter((a) => a.id !== msg.assignment.id)];
-      state.me.state = "assigned";
-      render();
+      if (["accepted", "checked_in"].includes(msg.assignment.state)) {
+        state.me.state = "assigned";
+        render();
+      } else {
+        // The work is over: the server may have put them back in the pool (issue 10).
+        loadAll().catch(() => {});
+      }
       break;
     case "job_cancelled":
       showNotice(t("w.cancelled"));
@@ -468,9 +482,18 @@ function tick() {
 
 // ---- my jobs --------------------------------------------------------------------------
 
+// The list is redrawn only when what it shows changed: a live message or a reload that changes
+// nothing on a card (the confirmation of pay echoed back, the reload after the work ends) must
+// not wipe the stars and tags a worker is choosing on that card.
+let jobsDrawn = "";
+
 function renderJobs() {
   const box = $("assignments");
   const list = state.assignments;
+  const drawn = JSON.stringify([list, [...state.rated], [...state.reported], [...state.blocked],
+    list.map(awaitedInVain), lang()]);
+  if (drawn === jobsDrawn) return;
+  jobsDrawn = drawn;
   if (!list.length) {
     box.replaceChildren(h("p", { class: "card" }, t("w.jobs.none")));
     return;
@@ -487,6 +510,9 @@ function renderJobs() {
       h("p", {}, icon("📍"), ` ${a.job.address}`),
       h("p", {}, icon("👤"), ` ${t("w.asg.boss", { name: [boss.org_name, boss.name].filter(Boolean).join(" · "), phone: boss.phone || "—" })}`),
       ["accepted", "checked_in"].includes(a.state) ? qr : null,
+      a.state === "accepted" && a.code
+        ? h("p", { class: "slip-code-line", "data-code": a.id }, t("w.asg.code"), " ", h("strong", { class: "mono" }, `${a.code.slice(0, 3)} ${a.code.slice(3)}`))
+        : null,
       assignmentSteps(a));
   }));
 }
@@ -662,6 +688,24 @@ function renderProfile() {
     picker = skillPicker($("p-skills"), skills, state.skills);
     picker.selected = state.skills;
   }
+  renderCerts(skills);
+}
+
+// The panel is redrawn only when what it shows changed: a redraw for every live message would
+// wipe a card number the worker is typing.
+let certsDrawn = "";
+
+function renderCerts(skills) {
+  const me = state.me;
+  const drawn = JSON.stringify([me.certificates, me.name, me.skills, me.min_wage, skills.map((s) => s.code), lang()]);
+  if (drawn === certsDrawn) return;
+  certsDrawn = drawn;
+  certificatePanel($("certs"), {
+    token: state.session.token, me, skills,
+    // The saved profile, not the form's unsaved edits: declaring a card changes nothing else.
+    profile: () => ({ name: me.name, skills: me.skills, ...(me.min_wage ? { min_wage: me.min_wage } : {}) }),
+    onSaved: (saved) => { state.me = saved; renderCerts(skills); },
+  });
 }
 
 function renderIdCheck() {

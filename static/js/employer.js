@@ -2,11 +2,11 @@
 // as typed, a job posted in under a minute, and each job filling live.
 
 import {
-  t, addStrings, fmtMoney, fmtWhen, fmtHours,
+  t, addStrings, fmtMoney, fmtWhen, fmtHours, fmtNumber, lang,
   fmtMinutes, fmtRating, fmtKm, isoInZone, wallTime, dayParts, skillLabel,
 } from "./i18n.js";
 import {
-  api, showError, showNotice, clearFieldErrors,
+  api, ApiError, showError, showNotice, clearFieldErrors,
   setFieldError, h, icon, newIdempotencyKey, serverNow, insertQr,
 } from "./client.js";
 import { PhoneApp } from "./phone_app.js";
@@ -15,6 +15,7 @@ import { skillPicker, skillNames } from "./skillpicker.js";
 import { checkCreditCode } from "./codes.js";
 import { MarketMap } from "./map.js";
 import { ratingForm, blockOther, blockedBadge, lifecycleError, WORKER_TAGS } from "./after.js";
+import { workerContact } from "./contact.js";
 
 addStrings({
   zh: {
@@ -52,6 +53,7 @@ addStrings({
     "e.per.hour": "元/小时",
     "e.per.piece": "元/件",
     "e.post.floor": "当地最低：{day}，{hour}",
+    "e.post.reach": "发布即同意：{after} 分钟内服务圈内招不满时，逐步向更远处找人（最远路程 {max} 分钟），服务圈外每公里另付路费补贴 {per} 元。",
     "e.post.start": "什么时候开工",
     "e.post.start.now": "马上",
     "e.post.start.1h": "1 小时后",
@@ -97,6 +99,9 @@ addStrings({
     "e.cancel.no": "不取消",
     "e.cancel.yes": "取消招工",
     "e.w.code": "{name} 单子上的签到码",
+    "e.w.code.help": "输入派工单上的 6 位数字，或点“扫码”扫单子上的二维码。",
+    "e.w.code.left": "签到码不对，还能再试 {n} 次。",
+    "e.w.scan.looking": "请把工人单子上的二维码对准摄像头…",
     "e.w.checkin": "签到",
     "e.w.scan": "扫码",
     "e.w.scan.none": "没扫到二维码，请手动输入。",
@@ -151,6 +156,7 @@ addStrings({
     "e.per.hour": "yuan/hour",
     "e.per.piece": "yuan/piece",
     "e.post.floor": "Local minimum: {day}, {hour}",
+    "e.post.reach": "By posting you agree: if the job is not filled inside the service circle within {after} min, it reaches further step by step (up to {max} min away), paying a travel supplement of {per} yuan per km beyond the circle.",
     "e.post.start": "When does it start",
     "e.post.start.now": "Now",
     "e.post.start.1h": "In 1 hour",
@@ -196,6 +202,9 @@ addStrings({
     "e.cancel.no": "Keep it",
     "e.cancel.yes": "Cancel job",
     "e.w.code": "Check-in code on {name}'s slip",
+    "e.w.code.help": "Type the 6 digits on the slip, or tap Scan to read its QR code.",
+    "e.w.code.left": "Wrong check-in code: {n} more tries.",
+    "e.w.scan.looking": "Hold the QR code on the worker's slip up to the camera…",
     "e.w.checkin": "Check in",
     "e.w.scan": "Scan",
     "e.w.scan.none": "No QR code seen; type the code instead.",
@@ -434,7 +443,15 @@ function renderFloor() {
   const r = state.market.rules || {};
   const day = r.min_daily_wage_fen != null ? fmtMoney({ amount: r.min_daily_wage_fen / 100, unit: "day" }) : "—";
   const hour = r.min_hourly_wage_fen != null ? fmtMoney({ amount: r.min_hourly_wage_fen / 100, unit: "hour" }) : "—";
-  $("j-floor").textContent = t("e.post.floor", { day, hour });
+  const floor = t("e.post.floor", { day, hour });
+  // Issue 14: the terms of expanding reach, which the employer agrees to by posting.
+  const reach = r.reach_expand_after_s != null && r.max_reach_minutes != null
+    ? t("e.post.reach", {
+      after: fmtNumber(r.reach_expand_after_s / 60, 1),
+      max: fmtNumber(r.max_reach_minutes, 0),
+      per: fmtNumber((r.travel_supplement_fen_per_km || 0) / 100, 2),
+    }) : "";
+  $("j-floor").textContent = reach ? `${floor}${lang() === "zh" ? "。" : ". "}${reach}` : floor;
 }
 
 function placePicked(place) {
@@ -577,6 +594,7 @@ function jobCard(j) {
         h("div", { class: "worker-head" },
           h("span", {}, icon("👷"), ` ${t("e.job.worker", { name: w.name, rating: fmtRating(w.rating), min: fmtMinutes(w.travel_minutes) })}`),
           h("span", { class: "badge badge-ok" }, t(`asg.${w.state}`))),
+        workerContact(w),
         workerSteps(j, w))))
       : h("p", { class: "muted" }, t("e.job.noworkers")),
     workers.some((w) => w.state === "accepted") ? siteCodeBox(j) : null,
@@ -597,13 +615,19 @@ function workerSteps(job, w) {
   const a = w.assignment_id;
   const steps = [];
   if (w.state === "accepted") {
-    const code = drafted(h("input", { id: `code-${a}`, name: "code", autocomplete: "off", spellcheck: "false", "aria-label": t("e.w.code", { name: w.name }) }));
-    const form = h("form", { class: "inline checkin-form", novalidate: true, onsubmit: (ev) => { ev.preventDefault(); checkInWorker(job, w, code.value.trim(), form); } },
-      code,
-      h("button", { type: "submit", class: "btn btn-ok" }, icon("✓"), t("e.w.checkin")),
-      canScan()
-        ? h("button", { type: "button", class: "btn", onclick: () => scanInto(code, () => checkInWorker(job, w, code.value.trim(), form)) }, icon("📷"), t("e.w.scan"))
-        : null);
+    // A visible label (issue 10): the six digits on the slip are typed here, or the QR scanned.
+    const code = drafted(h("input", { id: `code-${a}`, name: "code", autocomplete: "off", spellcheck: "false", inputmode: "numeric", "aria-describedby": `code-help-${a}` }));
+    const preview = h("div", { class: "scan-box", "data-scan-preview": a });
+    const form = h("form", { class: "checkin-form", novalidate: true, onsubmit: (ev) => { ev.preventDefault(); checkInWorker(job, w, code.value.trim(), form); } },
+      h("label", { for: code.id }, t("e.w.code", { name: w.name })),
+      h("p", { class: "small muted", id: `code-help-${a}` }, t("e.w.code.help")),
+      h("div", { class: "inline" },
+        code,
+        h("button", { type: "submit", class: "btn btn-ok" }, icon("✓"), t("e.w.checkin")),
+        canScan()
+          ? h("button", { type: "button", class: "btn", "data-scan": a, onclick: () => scanInto(code, preview, () => checkInWorker(job, w, code.value.trim(), form)) }, icon("📷"), t("e.w.scan"))
+          : null),
+      preview);
     steps.push(form);
     steps.push(h("button", { type: "button", class: "btn btn-quiet", onclick: () => markNoShow(w) }, icon("⌛"), t("e.w.noshow")));
   }
@@ -657,13 +681,25 @@ async function checkInWorker(job, w, code, form) {
     showNotice(t("e.w.checked", { name: w.name }));
     refreshJob(r);
   } catch (err) {
-    showError(lifecycleError(err), form);
+    showError(checkinError(err), form);
   }
 }
 
+/** A refused check-in code, said with how many tries are left before the lockout. */
+function checkinError(err) {
+  if (err && err.code === "bad_code") {
+    const left = /(\d+) tries left/.exec(err.message || "");
+    if (!left) return lifecycleError(err);
+    // A code of its own with no translation: errorText then shows this sentence as it is.
+    return new ApiError(err.status, "bad_code_tries", t("e.w.code.left", { n: left[1] }), err.field);
+  }
+  return lifecycleError(err);
+}
+
 /** Read the worker's slip with the camera into ``input``, then go on; else say to type it. */
-async function scanInto(input, then) {
-  const code = await readQr();
+async function scanInto(input, preview, then) {
+  showNotice(t("e.w.scan.looking"));
+  const code = await readQr({ preview });
   if (!code) { showNotice(t("e.w.scan.none")); return; }
   input.value = code;
   state.drafts.set(input.id, input.value);
@@ -722,6 +758,8 @@ function siteCodeBox(job) {
     const qr = h("div", { class: "qr" });
     if (shown.qr_svg) insertQr(qr, shown.qr_svg, t("e.site.label"));
     box.append(h("p", { class: "small" }, t("e.site.label")), shown.qr_svg ? qr : null,
+      // The six digits first: a worker without a camera types them (issue 10).
+      shown.digits ? h("p", { class: "slip-digits", "data-site-digits": job.id }, `${shown.digits.slice(0, 3)} ${shown.digits.slice(3)}`) : null,
       h("p", { class: "code-text" }, shown.code),
       shown.expires_at ? h("p", { class: "small muted" }, t("e.site.until", { when: fmtWhen(shown.expires_at) })) : null);
   } else {

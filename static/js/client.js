@@ -155,6 +155,8 @@ export function h(tag, attrs, ...children) {
     else if (k === "class") el.className = v;
     else if (k === "dataset") Object.assign(el.dataset, v);
     else if (k === "text") el.textContent = v;
+    // Through the CSSOM: a style attribute would break the Content-Security-Policy.
+    else if (k === "style") el.style.cssText = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
   appendAll(el, children);

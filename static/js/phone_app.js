@@ -43,7 +43,9 @@ export class PhoneApp {
     onLangChange(this.page.render);
     try {
       state.cat = await loadCatalogue();
-      state.market = state.cat.markets[0];
+      // The market the link names (the board's QR says ?market=…); the first one otherwise.
+      const named = new URLSearchParams(location.search).get("market");
+      state.market = state.cat.markets.find((m) => m.id === named) || state.cat.markets[0];
     } catch (err) {
       showError(err);
     }

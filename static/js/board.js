@@ -3,7 +3,7 @@
 
 import {
   t, addStrings, applyI18n, mountLangSwitch, onLangChange, fmtMoney, fmtWhen, fmtHours,
-  fmtNumber, fmtClock,
+  fmtNumber, fmtClock, pick,
 } from "./i18n.js";
 import { api, loadCatalogue, showPollState, h, icon } from "./client.js";
 
@@ -25,7 +25,9 @@ addStrings({
     "b.claim": "可抢单",
     "b.empty": "现在没有招人的工作，有新工作会马上显示。",
     "b.updated": "更新于 {time}",
-    "b.foot": "想接活？到自助服务机刷身份证签到，或用手机打开 {url} 登记。",
+    "b.foot": "想接活？到自助服务机刷身份证签到，或用手机扫右上角的二维码（{url}）登记。",
+    "b.qr": "手机扫码接活",
+    "b.qr.alt": "扫码打开手机找活页面",
   },
   en: {
     "b.title": "Gig market · jobs board",
@@ -44,7 +46,9 @@ addStrings({
     "b.claim": "open to claim",
     "b.empty": "No jobs hiring right now. New jobs appear here at once.",
     "b.updated": "updated {time}",
-    "b.foot": "Want work? Check in at a kiosk with your ID card, or open {url} on your phone.",
+    "b.foot": "Want work? Check in at a kiosk with your ID card, or scan the QR code at the top right ({url}) with your phone.",
+    "b.qr": "Scan for work",
+    "b.qr.alt": "QR code that opens the worker page on a phone",
   },
 });
 
@@ -89,11 +93,22 @@ async function refresh() {
   }
 }
 
+/** Workers away from any screen with an offer waiting, called to a kiosk by masked name. */
+function renderCalls(calls) {
+  const box = $("calls");
+  box.hidden = !calls.length;
+  box.replaceChildren(...calls.map((c) => h("p", { class: "board-call", "data-call": c.name }, icon("📣"), ` ${pick(c.text)}`)));
+}
+
 function render() {
   const title = state.market ? `${state.market.name} · ${t("b.title").split("·").pop().trim()}` : t("b.title");
   $("b-heading").textContent = title;
   document.title = title;
   $("foot").textContent = t("b.foot", { url: `${location.host}/m/worker` });
+  // Drawn by the server (qrcode, SVG) for the host this board was opened on (issue 10).
+  const qr = $("board-qr");
+  if (!qr.getAttribute("src")) qr.src = `/api/v1/markets/${encodeURIComponent(marketId)}/board/qr.svg`;
+  qr.alt = t("b.qr.alt");
   const b = state.board;
   if (!b) return;
   const today = b.today || {};
@@ -101,6 +116,7 @@ function render() {
   $("f-filled").textContent = fmtNumber(today.slots_filled);
   $("f-waiting").textContent = fmtNumber(today.workers_waiting);
   $("updated").textContent = t("b.updated", { time: fmtClock(new Date(state.lastOk)) });
+  renderCalls(b.calls || []);
   const jobs = (b.jobs || []).filter((j) => (j.open_slots ?? (j.headcount - j.accepted)) > 0);
   const list = $("jobs");
   if (!jobs.length) {

@@ -94,3 +94,32 @@ export function sparkline(container, { values, label, width = 600, height = 60 }
   }
   container.replaceChildren(svg);
 }
+
+/**
+ * Two bars side by side per row, e.g. current rules against a proposed change.
+ * rows: [{label, a, b}]; legend: [label of a, label of b]; format: value -> text.
+ * Bars differ by fill and by pattern of position (a left, b right) and carry their values.
+ */
+export function pairBars(container, { rows, legend, label, format = fmtNumber, width = 420, height = 170 }) {
+  const pad = { l: 8, r: 8, t: 22, b: 22 };
+  const w = width - pad.l - pad.r;
+  const hh = height - pad.t - pad.b;
+  const maxV = Math.max(1e-9, ...rows.flatMap((r) => [r.a || 0, r.b || 0]));
+  const slot = w / Math.max(1, rows.length);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
+  svg.append(s("text", { x: pad.l, y: 12, class: "legend pair-a-text" }, `■ ${legend[0]}`));
+  svg.append(s("text", { x: pad.l + w / 2, y: 12, class: "legend pair-b-text" }, `■ ${legend[1]}`));
+  svg.append(s("line", { x1: pad.l, x2: pad.l + w, y1: pad.t + hh, y2: pad.t + hh, class: "axis" }));
+  rows.forEach((r, i) => {
+    const bw = slot * 0.3;
+    [["a", r.a, slot * 0.15], ["b", r.b, slot * 0.55]].forEach(([which, v, off]) => {
+      const bh = v === null || v === undefined ? 0 : (v / maxV) * (hh - 14);
+      const x = pad.l + i * slot + off;
+      svg.append(s("rect", { x, y: pad.t + hh - bh, width: bw, height: bh, class: `pair-${which}` }));
+      svg.append(s("text", { x: x + bw / 2, y: pad.t + hh - bh - 3, "text-anchor": "middle", class: `pair-value pair-${which}-value` },
+        v === null || v === undefined ? "—" : format(v)));
+    });
+    if (r.label) svg.append(s("text", { x: pad.l + i * slot + slot / 2, y: height - 6, "text-anchor": "middle" }, r.label));
+  });
+  container.replaceChildren(svg);
+}

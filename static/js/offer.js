@@ -25,6 +25,9 @@ addStrings({
     "offer.say.norating": "还没有评分",
     "offer.why": "为什么给您：",
     "offer.say.why": "派给您，是因为{why}。",
+    "offer.extra": "路费补贴",
+    "offer.extra.value": "另加 {amount} 元（服务圈外 {km} 公里，每公里 {per} 元）",
+    "offer.say.extra": "路远，另加路费补贴{amount}元。",
   },
   en: {
     "offer.what": "Work",
@@ -37,6 +40,9 @@ addStrings({
     "offer.boss": "Employer",
     "offer.left": "{s} s left",
     "offer.left.label": "{s} seconds left to decide",
+    "offer.extra": "Travel supplement",
+    "offer.extra.value": "{amount} yuan extra ({km} km beyond the service circle at {per} yuan/km)",
+    "offer.say.extra": "It is further than usual, so it pays {amount} yuan extra for the trip.",
     "offer.far.here": "close by, a few minutes' walk",
     "offer.say": "A job for you: {title}. Where: {address}, {far}. Pay: {pay}. Starts {when}, for {hours}. The employer is {boss}, {rating}. To take it, press Take this job. If not, press No.",
     "offer.say.rating": "rated {r}",
@@ -53,6 +59,12 @@ export function offerFacts(job, skillByCode) {
     ["🧰", t("offer.what"), skillNames(job.skills, skillByCode)],
     ["📍", t("offer.where"), job.address],
     ["🚶", t("offer.far"), farText(job)],
+    // Issue 14: a job that waited may reach beyond the circle, and pays for the extra trip.
+    ...(job.travel_supplement ? [["🚌", t("offer.extra"), t("offer.extra.value", {
+      amount: fmtNumber(job.travel_supplement.amount, 2),
+      km: fmtNumber(job.travel_supplement.beyond_km, 1),
+      per: fmtNumber(job.travel_supplement.per_km, 2),
+    })]] : []),
     ["🕖", t("offer.when"), t("offer.when.value", { when: fmtWhen(job.start_at), hours: fmtHours(job.duration_hours) })],
     ["👤", t("offer.boss"), `${boss.name || ""} · ${fmtRating(boss.rating)}`],
   ];
@@ -102,10 +114,13 @@ export function offerSpeech(job, explain = null) {
     boss: boss.name || "",
     rating,
   });
-  if (!why) return said;
+  const extra = job.travel_supplement
+    ? t("offer.say.extra", { amount: fmtNumber(job.travel_supplement.amount, 2) }) : "";
+  if (!why && !extra) return said;
   // Before the closing instruction, so the last thing heard is which button to press.
   const cut = said.lastIndexOf(lang() === "zh" ? "要接" : "To take");
-  const reason = t("offer.say.why", { why });
+  const reason = [why ? t("offer.say.why", { why }) : "", extra].filter(Boolean)
+    .join(lang() === "zh" ? "" : " ");
   return cut > 0 ? `${said.slice(0, cut)}${reason}${lang() === "zh" ? "" : " "}${said.slice(cut)}` : `${said} ${reason}`;
 }
 
