@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -40,7 +41,12 @@ SPEECH_AND_PRINT_RECORDER = """
 window.__spoken = [];
 window.__printed = 0;
 if (window.speechSynthesis) {
-  window.speechSynthesis.speak = (u) => { window.__spoken.push({ text: u.text, lang: u.lang }); };
+  window.speechSynthesis.speak = (u) => {
+    window.__spoken.push({ text: u.text, lang: u.lang });
+    // Also on the page, so a test waits with a locator: wait_for_function evaluates a
+    // string, which the Content-Security-Policy (no unsafe-eval) refuses (see wait_until).
+    document.documentElement.dataset.spoken = String(window.__spoken.length);
+  };
 }
 window.print = () => { window.__printed += 1; };
 window.__vibrated = 0;
@@ -145,6 +151,17 @@ def shot() -> Callable[..., Path]:
         return path
 
     return take
+
+
+def wait_until(page: Any, expression: str, arg: Any = None, timeout_ms: float = 20_000) -> None:
+    """Waits until a page expression is true, asking from the test's side: Playwright's
+    ``wait_for_function`` evaluates its string inside the page, which the pages'
+    Content-Security-Policy (no 'unsafe-eval') refuses, while ``evaluate`` is not bound by it."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression} ({arg!r})")
+        page.wait_for_timeout(100)
 
 
 def watch_errors(page: Any, errors: list[str], *, expected_refusals: tuple[str, ...] = ()) -> Any:

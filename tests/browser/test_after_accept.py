@@ -113,6 +113,8 @@ def test_checkin_complete_paid_rated_reported_suspended(
     expect(emp.locator("#alert")).to_contain_text("还没过开工后的等候时间")
     emp.get_by_role("button", name="显示工地签到码").click()
     expect(emp.locator(f'[data-site="{job["id"]}"] .qr svg')).to_be_visible()
+    expect(emp.locator(f'[data-site-digits="{job["id"]}"]')).to_have_text(
+        re.compile(r"^\d{3} \d{3}$"))
     row.get_by_label("周* 单子上的签到码").fill(slip_code)
     shot(emp, "employer-390x844-checkin-code", full_page=True)
     row.get_by_role("button", name="签到").click()
@@ -135,6 +137,9 @@ def test_checkin_complete_paid_rated_reported_suspended(
     card.get_by_role("button", name="我已收到工钱").click()
     wk.locator("dialog").get_by_role("button", name="我已收到工钱").click()
     expect(card).to_contain_text("已付款", timeout=LIVE_MS)
+    # Truthful after pay (issue 10): no site check-in on the card, no "you have a job".
+    expect(card.get_by_role("button", name="到岗签到")).to_have_count(0)
+    expect(wk.locator("#status-title")).not_to_have_text("您已接活")
     card.get_by_label("4 星").check()
     card.get_by_label("按时发钱").check()
     card.get_by_role("button", name="提交评价").click()

@@ -23,6 +23,7 @@ from tests.browser.conftest import (
     SPEECH_AND_PRINT_RECORDER,
     api,
     manager_dashboard,
+    wait_until,
     watch_errors,
 )
 from tests.e2e.server import ServerProcess
@@ -204,6 +205,9 @@ def test_journey_post_approve_offer_speak_accept_fill(
     expect(kiosk.locator("#pin")).to_have_value("2468")
     kiosk.locator("#s-pin").get_by_role("button", name="登录").tap()
 
+    # Not registered: the privacy notice comes first, then the registration (issue 10).
+    expect(kiosk.locator("#s-privacy")).to_be_visible()
+    kiosk.get_by_role("button", name="我同意，开始登记").tap()
     expect(kiosk.locator("#s-register")).to_be_visible()
     expect(kiosk.locator("#reg-id")).to_have_value(number)
     kiosk.get_by_label("姓名").fill("王五")
@@ -229,7 +233,8 @@ def test_journey_post_approve_offer_speak_accept_fill(
     # -- the offer comes, on screen and aloud ------------------------------------------------
     expect(kiosk.locator("#s-offer")).to_be_visible(timeout=LIVE_MS)
     expect(kiosk.locator("#offer-title")).to_have_text(title)
-    kiosk.wait_for_function("window.__spoken.length > 0", timeout=LIVE_MS)
+    # Every step speaks now (issue 10): wait for the offer's own words.
+    wait_until(kiosk, "t => window.__spoken.some((s) => s.text.includes(t))", title)
     spoken = kiosk.evaluate("window.__spoken")
     assert title in spoken[-1]["text"]
     assert spoken[-1]["lang"] == "zh-CN"
@@ -237,8 +242,9 @@ def test_journey_post_approve_offer_speak_accept_fill(
     # Why this worker: the offer's two heaviest cost terms, in words, shown and then heard.
     expect(kiosk.locator("#offer-why")).to_be_visible(timeout=LIVE_MS)
     expect(kiosk.locator("#offer-why")).to_have_text(re.compile(r"为什么给您：\S"))
+    heard = len(kiosk.evaluate("window.__spoken"))
     kiosk.locator("#repeat").tap()
-    kiosk.wait_for_function("window.__spoken.length > 1", timeout=LIVE_MS)
+    wait_until(kiosk, "n => window.__spoken.length > n", heard)
     assert "派给您，是因为" in kiosk.evaluate("window.__spoken")[-1]["text"]
     shot(kiosk, "kiosk-1080x1920-offer")
 
@@ -254,6 +260,10 @@ def test_journey_post_approve_offer_speak_accept_fill(
     kiosk.emulate_media(media="print")
     shot(kiosk, "kiosk-slip-print")
     kiosk.emulate_media(media="screen")
+    # The kiosk leaves nobody signed in. Tapped at once: after printing the kiosk signs out
+    # by itself within 15 s, and the checks below may take longer than that.
+    kiosk.locator("#s-slip").get_by_role("button", name="好了，退出").tap()
+    expect(kiosk.locator("#s-idle")).to_be_visible()
 
     # -- the employer sees the worker; the job is filled ------------------------------------
     expect(card.locator("[data-progress]")).to_have_attribute("data-progress", "1/1",
@@ -297,9 +307,6 @@ def test_journey_post_approve_offer_speak_accept_fill(
     expect(board.locator("#f-filled")).to_have_text("1")
     shot(board, "board-1920x1080-filled")
 
-    # -- the kiosk leaves nobody signed in ---------------------------------------------------
-    kiosk.locator("#s-slip").get_by_role("button", name="好了，退出").tap()
-    expect(kiosk.locator("#s-idle")).to_be_visible()
 
 
 def test_worker_phone_checks_in_by_location_gets_an_offer_and_reads_english(
@@ -442,9 +449,13 @@ def test_kiosk_waits_then_signs_the_worker_out_when_nobody_touches_it(
     kiosk.clock.fast_forward(171_000)
     expect(kiosk.locator("#idle-warning")).to_be_visible()
     expect(kiosk.locator("#idle-text")).to_contain_text("signing out")
+    # The warning is spoken too (issue 10), in the language the worker chose.
+    wait_until(kiosk, "() => window.__spoken.some((s) => s.text.includes(\"I'm still here\"))")
     shot(kiosk, "kiosk-1080x1920-idle-warning")
     kiosk.clock.fast_forward(11_000)
     expect(kiosk.locator("#s-idle")).to_be_visible()
+    # The page awaits the server's sign-out and then says so: wait for that, not for time.
+    expect(kiosk.locator("body")).to_have_attribute("data-signed-out", "done", timeout=30_000)
     # The next person starts in Chinese, and the worker's session is gone from the server.
     expect(kiosk.locator("html")).to_have_attribute("lang", "zh-CN")
     assert worker_tokens, "the kiosk signed the worker in with a token of its own"

@@ -100,13 +100,18 @@ def test_worker_checks_in_with_the_code_on_the_bosss_phone(
     wk.locator("#tabs").get_by_role("button", name="我的活").click()
     card = wk.locator("#assignments article").filter(has_text=title)
     expect(card).to_contain_text("已接受", timeout=LIVE_MS)
+    # The slip's six digits are on the phone too, for an employer who cannot scan (issue 10).
+    code = assignment["code"]
+    expect(card.locator(f'[data-code="{assignment["id"]}"]')).to_contain_text(
+        f"{code[:3]} {code[3:]}")
     field = card.get_by_label("工地签到码（老板手机上的二维码）")
     # The worker's own slip code is not the site's: refused, the field named, nothing changed.
     field.fill(assignment["qr"])
     card.get_by_role("button", name="到岗签到").click()
     expect(card.locator("[aria-invalid=true]")).to_have_count(1)
     expect(card).to_contain_text("签到码不对或已过期")
-    field.fill(site["code"])
+    # The site's six digits, typed as a worker without a camera would (issue 10).
+    field.fill(site["digits"])
     shot(wk, "worker-390x844-site-checkin", full_page=True)
     card.get_by_role("button", name="到岗签到").click()
     expect(card).to_contain_text("已到岗", timeout=LIVE_MS)
