@@ -6,10 +6,10 @@ are refused with a :class:`ProtocolError` naming the field, and the connection s
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from gigmarket.core.errors import ValidationError
+from gigmarket.core.limits import parse_json
 
 #: Close codes (4000–4999 are the application's).
 CLOSE_AUTH = 4401
@@ -67,9 +67,9 @@ def parse_client(raw: str | bytes) -> ClientMessage:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise ProtocolError("message too large", code="too_large")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError("message is not JSON", code="bad_json") from None
+        data = parse_json(raw)
+    except ValidationError as e:
+        raise ProtocolError(e.message, code=e.code) from None
     if not isinstance(data, dict):
         raise ProtocolError("message must be a JSON object", code="bad_message")
     kind = data.get("type")
@@ -93,6 +93,21 @@ def parse_client(raw: str | bytes) -> ClientMessage:
 
 
 # -- server -> client -------------------------------------------------------------------------
+#
+# Every message the server sends is one of these (issue 11: a typed wire). A message stored for
+# replay carries its recipient's ``seq``, given by the ledger when it is committed; a figure
+# (``stats``) is stamped with the socket's last seq when sent. The builders below are the only
+# places that spell a message out; ``tests/cluster/test_typed_wire.py`` checks that nothing
+# else in the package does.
+
+#: Streams: whose messages a socket reads (``worker:ID``, ``employer:ID``, ``market:ID``).
+STREAMS = ("worker", "employer", "market")
+
+
+def stream(kind: Literal["worker", "employer", "market"], ident: str) -> str:
+    """A recipient's stream name: what a message is addressed to and what ``seq`` counts."""
+    return f"{kind}:{ident}"
+
 
 class Ready(TypedDict):
     type: Literal["ready"]
@@ -115,5 +130,122 @@ class Pong(TypedDict):
     type: Literal["pong"]
 
 
+class Offer(TypedDict):
+    """A worker's timed offer (SPEC 7): the job's summary and when the offer runs out."""
+
+    type: Literal["offer"]
+    offer_id: str
+    expires_at: str | None
+    job: dict[str, Any]
+    seq: NotRequired[int]
+
+
+class OfferClosed(TypedDict):
+    """An offer is over: accepted, declined, expired or withdrawn."""
+
+    type: Literal["offer_closed"]
+    offer_id: str
+    reason: str
+    seq: NotRequired[int]
+
+
+class Job(TypedDict):
+    """The employer's live view of one of its jobs, whenever it changes."""
+
+    type: Literal["job"]
+    job: dict[str, Any]
+    seq: NotRequired[int]
+
+
+class Assignment(TypedDict):
+    """The worker's view of one of their assignments, whenever it changes."""
+
+    type: Literal["assignment"]
+    assignment: dict[str, Any]
+    seq: NotRequired[int]
+
+
+class JobCancelled(TypedDict):
+    type: Literal["job_cancelled"]
+    job_id: str
+    assignment_id: str
+    seq: NotRequired[int]
+
+
+class MarketEvent(TypedDict):
+    """An entry of a market's live feed (managers): ``{id, at, type, payload}``."""
+
+    id: str
+    at: str | None
+    type: str
+    payload: dict[str, Any]
+
+
+class Event(TypedDict):
+    type: Literal["event"]
+    event: MarketEvent
+    seq: NotRequired[int]
+
+
+class Stats(TypedDict):
+    """A market's live figures, once a second while a manager watches; not stored."""
+
+    type: Literal["stats"]
+    stats: dict[str, Any]
+    seq: NotRequired[int]
+
+
+ServerMessage = (Ready | Snapshot | Error | Pong | Offer | OfferClosed | Job | Assignment
+                 | JobCancelled | Event | Stats)
+
+#: Every ``type`` the server sends, by its definition.
+SERVER_MESSAGES: dict[str, type] = {
+    "ready": Ready, "snapshot": Snapshot, "error": Error, "pong": Pong, "offer": Offer,
+    "offer_closed": OfferClosed, "job": Job, "assignment": Assignment,
+    "job_cancelled": JobCancelled, "event": Event, "stats": Stats,
+}
+
+
+def ready(seq: int, recipient: str) -> Ready:
+    return {"type": "ready", "seq": seq, "recipient": recipient}
+
+
+def snapshot(seq: int, state: dict[str, Any]) -> Snapshot:
+    return {"type": "snapshot", "seq": seq, "state": state}
+
+
 def error(exc: ValidationError | Any) -> Error:
     return {"type": "error", "error": exc.as_dict()}
+
+
+def pong() -> Pong:
+    return {"type": "pong"}
+
+
+def offer(offer_id: str, expires_at: str | None, job: dict[str, Any]) -> Offer:
+    return {"type": "offer", "offer_id": offer_id, "expires_at": expires_at, "job": job}
+
+
+def offer_closed(offer_id: str, reason: str) -> OfferClosed:
+    return {"type": "offer_closed", "offer_id": offer_id, "reason": reason}
+
+
+def job(view: dict[str, Any]) -> Job:
+    return {"type": "job", "job": view}
+
+
+def assignment(view: dict[str, Any]) -> Assignment:
+    return {"type": "assignment", "assignment": view}
+
+
+def job_cancelled(job_id: str, assignment_id: str) -> JobCancelled:
+    return {"type": "job_cancelled", "job_id": job_id, "assignment_id": assignment_id}
+
+
+def event(event_id: str, type_: str, at: str | None, payload: dict[str, Any]) -> Event:
+    return {"type": "event", "event": {"id": event_id, "at": at, "type": type_,
+                                       "payload": payload}}
+
+
+def stats(figures: dict[str, Any]) -> Stats:
+    return {"type": "stats", "stats": figures}

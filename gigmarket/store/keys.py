@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from typing import Final
 
-#: All web processes listen here; each message names its recipient.
+#: Messages that concern no single market (every web process listens); each names its recipient.
+#: A market's messages go to :func:`fanout` instead.
 FANOUT: Final = "gm:fanout"
 #: Published when a process revokes a session (logout, suspension): sockets close everywhere.
 REVOKE: Final = "gm:revoke"
+#: Published when a worker or an employer joins a market: a web process holding their socket
+#: subscribes to that market's channel (issue 11). Rare: once per member and market, ever.
+JOINED: Final = "gm:joined"
 
 
 def _m(market: str, name: str) -> str:
@@ -81,12 +85,9 @@ def last_round(market: str) -> str:
 
 
 def lease(market: str) -> str:
-    """STRING: the fencing token of the process that runs this market's rounds."""
+    """STRING ``N:HOST:PID``: the fencing token of the process that runs this market's rounds
+    (N is numbered by the ledger, see ``store/lease_tokens.py``)."""
     return _m(market, "lease")
-
-
-def lease_counter(market: str) -> str:
-    return _m(market, "leasen")
 
 
 def built(market: str) -> str:
@@ -94,9 +95,34 @@ def built(market: str) -> str:
     return _m(market, "built")
 
 
+def fanout(market: str) -> str:
+    """Channel: the market's websocket messages, each naming its recipient. Sharded on a
+    Cluster (``SPUBLISH``): only the node of the market's slot carries it."""
+    return _m(market, "fan")
+
+
+def watched(market: str) -> str:
+    """STRING with a TTL, refreshed by each web process holding a manager's socket of the
+    market: the dispatcher computes the market's live figures only while it exists."""
+    return _m(market, "watched")
+
+
+def dispatchers() -> str:
+    """ZSET of live dispatchers (``HOST:PID``) scored by when their announcement runs out (ms,
+    Redis clock): how many share the markets."""
+    return "gm:dispatchers"
+
+
 def kick(market: str) -> str:
     """Channel: 'run a round soon' (a post or a check-in happened)."""
     return _m(market, "kick")
+
+
+def presence(worker_id: str) -> str:
+    """ZSET of a worker's live sockets (``process:socket`` ids) scored by when each one's
+    last heartbeat runs out (ms, Redis clock); any unexpired member means connected. Not per
+    market: a worker is connected or not wherever they are checked in."""
+    return f"gm:presence:{worker_id}"
 
 
 def rate(bucket: str, ident: str) -> str:
@@ -110,3 +136,9 @@ def market_keys(market: str) -> list[str]:
         job_headcount(market), job_accepted(market), job_pending(market), offers(market),
         offer_expiry(market), offered_pairs(market), why_worker(market), why_job(market),
     ]
+
+
+def pool_changes(market: str) -> str:
+    """STREAM of ``{"w": id}`` / ``{"j": id}``: a worker's or job's record was written or
+    removed. The dispatcher keeps its pools in memory and re-reads only these (issue 13)."""
+    return _m(market, "chg")

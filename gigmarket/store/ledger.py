@@ -11,6 +11,13 @@ Reads take turns on the reader too: while any statement of a connection is open,
 transaction (and so its snapshot) lives on, and reads that overlapped back to back would pin
 an old snapshot indefinitely, so a row committed a moment ago would not be found.
 Writers in other processes queue on SQLite's own lock (``BEGIN IMMEDIATE`` + ``busy_timeout``).
+
+:class:`Ledger` and :class:`Tx` are the API the services use; :meth:`Ledger.open` picks the
+backend from the ledger's address: a path or ``sqlite:///PATH`` opens :class:`SqliteLedger`
+(here), ``postgresql://…`` opens :class:`gigmarket.store.postgres.PostgresLedger` (issue 11).
+Both run the same statements (written for SQLite, translated once by
+:mod:`gigmarket.store.dialect`) against the same schema, and both turn a broken constraint into
+:class:`LedgerConflict`, which the web layer answers with 409 like any other conflict.
 """
 
 from __future__ import annotations
@@ -19,8 +26,8 @@ import asyncio
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +35,38 @@ from typing import Any
 import aiosqlite
 
 from gigmarket import codec
+from gigmarket.core.errors import ConflictError
+from gigmarket.store.dialect import statements
 from gigmarket.store.schema import MIGRATIONS
 
+#: What a query returns: ``row["col"]``, ``row[0]``, ``row.keys()`` and ``dict(row)`` work on
+#: both backends (``asyncpg.Record`` on PostgreSQL behaves the same for these).
 Row = sqlite3.Row
+
+
+class LedgerConflict(ConflictError):
+    """A write broke one of the schema's invariants (a unique key, a CHECK, a foreign key, the
+    append-only audit log): someone else got there first, or the state moved under the caller.
+
+    Raised by either backend in place of its driver's integrity error (``__cause__`` keeps the
+    original), so the web layer answers 409 ``conflict``, never 500. ``constraint`` names the
+    broken rule where the driver says it (PostgreSQL does; SQLite names the columns instead).
+    """
+
+    def __init__(self, detail: str, constraint: str | None = None) -> None:
+        super().__init__("this conflicts with a change made at the same time; refresh and retry")
+        self.detail = detail
+        self.constraint = constraint
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}"
+
+
+class LedgerUnavailable(Exception):
+    """The ledger cannot be reached now (PostgreSQL down or restarting, its connections used
+    up). The web layer answers 503 ``unavailable``, as it does for a locked or full SQLite file;
+    the client may retry. A transaction cut off during its COMMIT may or may not have
+    committed, which is why every change carries a deterministic id or an idempotency key."""
 
 
 def new_id(prefix: str) -> str:
@@ -52,11 +88,13 @@ class Outgoing:
     text: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Tx:
-    """One write transaction. Collects what must be published after it commits."""
+    """One write transaction. Collects what must be published after it commits.
 
-    conn: aiosqlite.Connection
+    The four statement methods are the backend's; everything else is written once on them.
+    """
+
     now: float
     outbox: list[Outgoing] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -65,6 +103,104 @@ class Tx:
     #: Work for after the commit and its publishing, once per key (e.g. rewriting the live
     #: records of an employer whose score this change moved).
     after_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    #: ``(recipient, market)`` memberships made: published so that the socket's subscriptions
+    #: follow (issue 11, per-market fan-out).
+    joined: set[tuple[str, str]] = field(default_factory=set)
+    #: Markets whose events this transaction wrote: its messages go to their channels.
+    markets: set[str] = field(default_factory=set)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def lock(self, key: str) -> None:
+        """Hold ``key`` (a market id, say) until this transaction ends: the other writers that
+        ask for the same key wait. Call it first in a transaction that reads a row, decides, and
+        then writes what it decided (``services/lifecycle.py`` ``_move``, an accept, a round's
+        commit): SQLite's single writer serialises those already, so there it costs nothing;
+        PostgreSQL takes a transaction-scoped advisory lock.
+        """
+
+    async def event(
+        self,
+        type_: str,
+        *,
+        market_id: str | None,
+        actor: str | None,
+        subject: str | None,
+        payload: dict[str, Any],
+        event_id: str | None = None,
+    ) -> str:
+        """Append an event. A deterministic ``event_id`` makes a replayed change a no-op."""
+        eid = event_id or new_id("ev")
+        if market_id:
+            self.markets.add(market_id)
+        await self.execute(
+            "INSERT OR IGNORE INTO events (id, at, market_id, type, actor, subject, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (eid, self.now, market_id, type_, actor, subject, dumps(payload)),
+        )
+        self.events.append(
+            {"id": eid, "at": self.now, "market_id": market_id, "type": type_,
+             "actor": actor, "subject": subject, "payload": payload}
+        )
+        return eid
+
+    async def message(self, recipient: str, body: Mapping[str, Any]) -> int:
+        """Give ``body`` the recipient's next seq and store it for replay.
+
+        The seq comes from one upsert in the database, not from Python: its row lock (or
+        SQLite's write lock) is held to the commit, so concurrent writers never share a seq.
+        """
+        row = await self.one(
+            "INSERT INTO recipients (recipient, last_seq) VALUES (?, 1)"
+            " ON CONFLICT (recipient) DO UPDATE SET last_seq = recipients.last_seq + 1"
+            " RETURNING last_seq",
+            (recipient,),
+        )
+        assert row is not None
+        seq = int(row[0])
+        full = {**body, "seq": seq}
+        text = dumps(full)
+        await self.execute(
+            "INSERT INTO messages (recipient, seq, at, body) VALUES (?, ?, ?, ?)",
+            (recipient, seq, self.now, text),
+        )
+        self.outbox.append(Outgoing(recipient, seq, full, text))
+        return seq
+
+    async def message_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Many messages at once (a round's offers): as :meth:`message`, in a few statements."""
+        raise NotImplementedError
+
+    async def event_many(
+        self, type_: str, market_id: str | None, actor: str | None,
+        items: Sequence[tuple[str, str, dict[str, Any]]],
+    ) -> None:
+        """Many events of one type: ``(event_id, subject, payload)`` each."""
+        if market_id and items:
+            self.markets.add(market_id)
+        await self.executemany(
+            "INSERT OR IGNORE INTO events (id, at, market_id, type, actor, subject, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(eid, self.now, market_id, type_, actor, subject, dumps(payload))
+             for eid, subject, payload in items],
+        )
+
+
+@dataclass(kw_only=True)
+class SqliteTx(Tx):
+    """A transaction on the process's one SQLite writer connection."""
+
+    conn: aiosqlite.Connection
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         cur = await self.conn.execute(sql, params)
@@ -82,49 +218,7 @@ class Tx:
         async with self.conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
-    async def event(
-        self,
-        type_: str,
-        *,
-        market_id: str | None,
-        actor: str | None,
-        subject: str | None,
-        payload: dict[str, Any],
-        event_id: str | None = None,
-    ) -> str:
-        """Append an event. A deterministic ``event_id`` makes a replayed change a no-op."""
-        eid = event_id or new_id("ev")
-        await self.conn.execute(
-            "INSERT OR IGNORE INTO events (id, at, market_id, type, actor, subject, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (eid, self.now, market_id, type_, actor, subject, dumps(payload)),
-        )
-        self.events.append(
-            {"id": eid, "at": self.now, "market_id": market_id, "type": type_,
-             "actor": actor, "subject": subject, "payload": payload}
-        )
-        return eid
-
-    async def message(self, recipient: str, body: dict[str, Any]) -> int:
-        """Give ``body`` the recipient's next seq and store it for replay."""
-        async with self.conn.execute(
-            "INSERT INTO recipients (recipient, last_seq) VALUES (?, 1)"
-            " ON CONFLICT (recipient) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-            (recipient,),
-        ) as cur:
-            row = await cur.fetchone()
-        assert row is not None
-        seq = int(row[0])
-        full = {**body, "seq": seq}
-        text = dumps(full)
-        await self.conn.execute(
-            "INSERT INTO messages (recipient, seq, at, body) VALUES (?, ?, ?, ?)",
-            (recipient, seq, self.now, text),
-        )
-        self.outbox.append(Outgoing(recipient, seq, full, text))
-        return seq
-
-    async def message_many(self, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    async def message_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Many messages at once (a round's offers): as :meth:`message`, in a few statements.
 
         Safe to number in Python: we hold the write lock, so no one else moves a seq now.
@@ -156,20 +250,79 @@ class Tx:
             "INSERT INTO messages (recipient, seq, at, body) VALUES (?, ?, ?, ?)", rows
         )
 
-    async def event_many(
-        self, type_: str, market_id: str | None, actor: str | None,
-        items: Sequence[tuple[str, str, dict[str, Any]]],
-    ) -> None:
-        """Many events of one type: ``(event_id, subject, payload)`` each."""
-        await self.executemany(
-            "INSERT OR IGNORE INTO events (id, at, market_id, type, actor, subject, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(eid, self.now, market_id, type_, actor, subject, dumps(payload))
-             for eid, subject, payload in items],
-        )
-
 
 class Ledger:
+    """The ledger the services see: transactions, reads, and the replay history."""
+
+    @classmethod
+    async def open(cls, where: Path | str) -> Ledger:
+        """The ledger at ``where``: a SQLite file (a path or ``sqlite:///PATH``), or PostgreSQL
+        (``postgresql://…``, any libpq URL). Either is migrated to the latest schema first."""
+        text = str(where)
+        if text.startswith(("postgresql://", "postgres://")):
+            from gigmarket.store.postgres import PostgresLedger
+
+            return await PostgresLedger.connect(text)
+        return await SqliteLedger.connect(Path(text.removeprefix("sqlite:///")))
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    def transaction(self, now: float | None = None) -> AbstractAsyncContextManager[Tx]:
+        """One write transaction: everything in it commits together or not at all; a broken
+        constraint raises :class:`LedgerConflict` after the rollback."""
+        raise NotImplementedError
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def last_seq(self, recipient: str) -> int:
+        row = await self.one("SELECT last_seq FROM recipients WHERE recipient = ?", (recipient,))
+        return int(row[0]) if row else 0
+
+    async def messages_after(
+        self, recipient: str, after: int, limit: int = 1000
+    ) -> list[dict[str, Any]] | None:
+        """Messages with seq > ``after`` in order; ``None`` when the client must take a
+        snapshot instead: some were pruned, or more than ``limit`` are missing (the replay
+        window). A partial replay is never returned (issue 8: a manager 1,300 behind got the
+        first 1,000 and silently lost the rest).
+
+        One statement, so the history and the last seq are read from one snapshot even while
+        another process commits.
+        """
+        rows = await self.all(
+            "SELECT r.last_seq, m.seq, m.body FROM recipients r LEFT JOIN messages m"
+            " ON m.recipient = r.recipient AND m.seq > ? WHERE r.recipient = ?"
+            " ORDER BY m.seq LIMIT ?",
+            (after, recipient, limit),
+        )
+        if not rows:
+            return []
+        last = int(rows[0]["last_seq"])
+        if last - after > limit:
+            return None
+        found = [r for r in rows if r["seq"] is not None]
+        if last > after and (not found or int(found[0]["seq"]) != after + 1):
+            return None
+        return [codec.loads(r["body"]) for r in found]
+
+    async def prune_messages(self, keep_per_recipient: int) -> int:
+        """Drop history older than the last ``keep_per_recipient`` messages of each recipient."""
+        async with self.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM messages WHERE EXISTS (SELECT 1 FROM recipients r"
+                " WHERE r.recipient = messages.recipient AND messages.seq <= r.last_seq - ?)",
+                (keep_per_recipient,),
+            )
+
+
+class SqliteLedger(Ledger):
+    """The embedded default: one WAL file, one writer connection per process."""
+
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self._writer = writer
         self._reader = reader
@@ -177,7 +330,7 @@ class Ledger:
         self._read_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path) -> Ledger:
+    async def connect(cls, path: Path) -> SqliteLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(path)
         await _migrate(writer)
@@ -192,16 +345,30 @@ class Ledger:
     async def transaction(self, now: float | None = None) -> AsyncIterator[Tx]:
         async with self._lock:
             await self._writer.execute("BEGIN IMMEDIATE")
-            tx = Tx(self._writer, time.time() if now is None else now)
+            tx = SqliteTx(conn=self._writer, now=time.time() if now is None else now)
             try:
                 yield tx
-                await self._writer.execute("COMMIT")
-            except BaseException:
+                await self._to_the_end("COMMIT")
+            except BaseException as exc:
                 # Also when COMMIT itself fails (disk full, a deferred constraint): otherwise
                 # the connection stays inside the transaction and every later write fails.
                 if self._writer.in_transaction:
-                    await self._writer.execute("ROLLBACK")
+                    await self._to_the_end("ROLLBACK")
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise LedgerConflict(str(exc)) from exc
                 raise
+
+    async def _to_the_end(self, sql: str) -> None:
+        """Run COMMIT or ROLLBACK to its end even when the task is cancelled meanwhile.
+
+        The database thread finishes the statement whatever happens to the awaiting task, so
+        a cancel (a SIGTERM during a round) must not let the lock go, or the caller decide,
+        before the outcome is known: a COMMIT cut off at the await used to be followed by a
+        ROLLBACK that found no transaction. Once the statement has ended the cancel is asked
+        for again, so it lands at the caller's next await, after a committed transaction has
+        been reported as committed.
+        """
+        await to_the_end(self._writer.execute(sql))
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         async with self._read_lock, self._reader.execute(sql, params) as cur:
@@ -212,40 +379,32 @@ class Ledger:
         async with self._read_lock, self._reader.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
-    async def last_seq(self, recipient: str) -> int:
-        row = await self.one("SELECT last_seq FROM recipients WHERE recipient = ?", (recipient,))
-        return int(row[0]) if row else 0
 
-    async def messages_after(
-        self, recipient: str, after: int, limit: int = 1000
-    ) -> list[dict[str, Any]] | None:
-        """Messages with seq > ``after`` in order; ``None`` when some were pruned (snapshot).
+async def to_the_end(step: Awaitable[Any], *, ask_again: bool = True) -> bool:
+    """Await ``step`` (a COMMIT or ROLLBACK) to its end even when the task is cancelled
+    meanwhile; then the cancel is asked for again, unless the caller will (``ask_again``
+    false: it has a connection to give back first). Whether a cancel came. Both backends."""
+    done = asyncio.ensure_future(step)
+    cancelled = False
+    while not done.done():
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            cancelled = True
+        except BaseException:
+            break
+    error = done.exception()
+    if error is not None:
+        raise error
+    if cancelled and ask_again:
+        cancel_again()
+    return cancelled
 
-        One statement, so the history and the last seq are read from one snapshot even while
-        another process commits.
-        """
-        rows = await self.all(
-            "SELECT r.last_seq, m.seq, m.body FROM recipients r LEFT JOIN messages m"
-            " ON m.recipient = r.recipient AND m.seq > ? WHERE r.recipient = ?"
-            " ORDER BY m.seq LIMIT ?",
-            (after, recipient, limit),
-        )
-        if not rows:
-            return []
-        last = int(rows[0]["last_seq"])
-        found = [r for r in rows if r["seq"] is not None]
-        if last > after and (not found or int(found[0]["seq"]) != after + 1):
-            return None
-        return [codec.loads(r["body"]) for r in found]
 
-    async def prune_messages(self, keep_per_recipient: int) -> int:
-        """Drop history older than the last ``keep_per_recipient`` messages of each recipient."""
-        async with self.transaction() as tx:
-            return await tx.execute(
-                "DELETE FROM messages WHERE EXISTS (SELECT 1 FROM recipients r"
-                " WHERE r.recipient = messages.recipient AND messages.seq <= r.last_seq - ?)",
-                (keep_per_recipient,),
-            )
+def cancel_again() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        task.cancel()
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -269,25 +428,10 @@ async def _migrate(conn: aiosqlite.Connection) -> None:
         for number, script in enumerate(MIGRATIONS, start=1):
             if number <= current:
                 continue
-            for statement in _statements(script):
+            for statement in statements(script):
                 await conn.execute(statement)
             await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
         raise
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (executescript would commit our transaction)."""
-    out: list[str] = []
-    buf = ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                out.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        out.append(buf.strip())
-    return out

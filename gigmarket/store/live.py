@@ -9,16 +9,27 @@ with it (:meth:`LiveStore.rebuild`).
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ResponseError
 
 from gigmarket import codec
 from gigmarket.core.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from gigmarket.store import keys
+
+log = logging.getLogger("gigmarket.live")
+
+#: Offers gated per script call: a few hundred keep each call to a few ms of Redis time.
+OFFER_BATCH = 250
 
 
 def _script(name: str) -> str:
@@ -64,6 +75,20 @@ def _bulk_json(values: dict[str, str]) -> dict[str, dict[str, Any]]:
     return dict(zip(values.keys(), parsed, strict=True))
 
 
+def _drop_routing_keys(client: RedisCluster) -> None:
+    """redis-py 8.1's Cluster MULTI hands the ``keys=`` routing hint on to the reply parsers
+    (``SMEMBERS``' then fails with a TypeError), where a plain command removes it first; the
+    parsers here take it and let it go."""
+    def tolerant(parse: Callable[..., Any]) -> Callable[..., Any]:
+        def parse_without_keys(response: Any, **kwargs: Any) -> Any:
+            kwargs.pop("keys", None)
+            return parse(response, **kwargs)
+        return parse_without_keys
+
+    for command, parse in list(client.response_callbacks.items()):
+        client.response_callbacks[command] = tolerant(parse)
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSnapshot:
     """A market's pools as read at one instant (one MULTI); records kept as their JSON."""
@@ -92,9 +117,16 @@ class Accepted:
     full: bool
 
 
+#: A single Redis, or any node of a Redis Cluster (SPEC 11.6): the live store speaks to both the
+#: same way, since every command and script touches the keys of one market (one hash slot) or
+#: one key that belongs to no market.
+RedisClient = aioredis.Redis | RedisCluster
+
+
 class LiveStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self.redis = client
+        self.cluster = isinstance(client, RedisCluster)
         self._create = client.register_script(_script("offers_create"))
         self._accept = client.register_script(_script("offer_accept"))
         self._close = client.register_script(_script("offer_close"))
@@ -114,17 +146,58 @@ class LiveStore:
             "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end"
             " redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1"
         )
+        self._due = client.register_script(
+            "local t = redis.call('TIME')"
+            " local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+            " return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[1])"
+        )
+        self._announce = client.register_script(
+            "local t = redis.call('TIME')"
+            " local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+            " redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)"
+            " redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])"
+            " return redis.call('ZCARD', KEYS[1])"
+        )
         self._hit = client.register_script(
             "local n = redis.call('INCR', KEYS[1])"
             " if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
         )
 
+        # Presence (issue 10) is timed by the Redis clock, like offers: web processes on
+        # several hosts need not agree on the time.
+        self._touch = client.register_script(
+            "local t = redis.call('TIME')"
+            " local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+            " redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)"
+            " redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])"
+            " redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1"
+        )
+        self._present = client.register_script(
+            "local t = redis.call('TIME')"
+            " local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+            " return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')"
+        )
+
     @classmethod
-    def from_url(cls, url: str, max_connections: int = 64) -> LiveStore:
+    def from_url(cls, url: str, max_connections: int = 64, *, cluster: bool = False) -> LiveStore:
         # A blocking pool: under a burst (a thousand claims at once) requests wait a moment
         # for a connection instead of failing with "too many connections".
+        #
+        # Few, quick retries: redis-py's default backs off for seconds per command, which
+        # turned a lost Redis into requests hanging and a dispatcher that would not stop
+        # (issue 8). A down Redis should fail fast (503) and be noticed by the supervisor.
+        retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), 2)
+        if cluster:
+            # The Cluster client keeps a pool per node and learns the slots from the node named;
+            # it has no blocking pool, so its ceiling is set higher than a burst needs.
+            client = RedisCluster.from_url(
+                url, max_connections=max_connections * 4, decode_responses=True, retry=retry,
+                socket_connect_timeout=2)
+            _drop_routing_keys(client)
+            return cls(client)
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=20, decode_responses=True)
+            url, max_connections=max_connections, timeout=20, decode_responses=True,
+            retry=retry, socket_connect_timeout=2)
         return cls(aioredis.Redis.from_pool(pool))  # owns the pool: aclose closes it
 
     async def aclose(self) -> None:
@@ -133,21 +206,46 @@ class LiveStore:
     # -- offers -------------------------------------------------------------------------------
 
     async def create_offers(
-        self, market: str, lease_token: str, timeout_s: float, items: list[tuple[str, str, str]]
+        self, market: str, lease_token: str, timeout_s: float,
+        items: list[tuple[str, str, str]] | list[tuple[str, str, str, int]],
     ) -> tuple[int, list[str]]:
-        """Create ``(offer_id, worker_id, job_id)`` offers that still fit.
+        """Create ``(offer_id, worker_id, job_id)`` offers that still fit; an item with a
+        fourth element runs out after that many ms instead of ``timeout_s``.
 
-        Returns the expiry (ms, Redis clock) and the ids actually made.
+        Returns the expiry (ms, Redis clock) of the common timeout and the ids actually made.
+
+        The gate runs in batches of :data:`OFFER_BATCH` (issue 13): one script for a cold
+        round's 4,416 offers blocked Redis for 76–172 ms, every other client waiting. Each batch
+        is fenced by the lease on its own. A batch fenced after earlier ones went through ends
+        the round there: the offers already made were made under our lease and are returned,
+        to be recorded like any other.
         """
-        argv = [lease_token, str(int(timeout_s * 1000)), codec.dumps(items)]
         keys_ = [
             keys.worker_state(market), keys.worker_offer(market), keys.job_headcount(market),
             keys.job_accepted(market), keys.job_pending(market), keys.offers(market),
             keys.offer_expiry(market), keys.offered_pairs(market), keys.lease(market),
         ]
-        result = await self._create(keys=keys_, args=argv)
-        made = [_s(x) for x in result]
-        return int(made[0]), made[1:]
+        timeout_ms = str(int(timeout_s * 1000))
+        expires_ms: int | None = None
+        made: list[str] = []
+        for start in range(0, max(len(items), 1), OFFER_BATCH):
+            batch = items[start : start + OFFER_BATCH]
+            argv = [lease_token, timeout_ms, codec.dumps(batch),
+                    "" if expires_ms is None else str(expires_ms)]
+            try:
+                result = await self._create(keys=keys_, args=argv)
+            except ResponseError as e:
+                if expires_ms is None or "fenced" not in str(e):
+                    raise
+                log.warning("offers of %s fenced after %d of %d: the lease changed",
+                            market, start, len(items))
+                break
+            got = [_s(x) for x in result]
+            if expires_ms is None:
+                expires_ms = int(got[0])
+            made += got[1:]
+        assert expires_ms is not None
+        return expires_ms, made
 
     async def accept_offer(self, market: str, offer_id: str, worker_id: str) -> Accepted:
         keys_ = [
@@ -176,11 +274,9 @@ class LiveStore:
 
     async def due_offers(self, market: str, limit: int = 1000) -> list[str]:
         """Pending offers whose clock ran out (by the Redis clock)."""
-        sec, usec = await self.redis.time()
-        now_ms = int(sec) * 1000 + int(usec) // 1000
-        ids = await self.redis.zrangebyscore(
-            keys.offer_expiry(market), "-inf", now_ms, start=0, num=limit
-        )
+        # Read by the clock of the node that holds the market (the one its gates use): on a
+        # Cluster, TIME sent on its own would go to whichever node the client picks.
+        ids = await self._due(keys=[keys.offer_expiry(market)], args=[limit])
         return [_s(i) for i in ids]
 
     async def now(self) -> float:
@@ -197,6 +293,7 @@ class LiveStore:
         async with self.redis.pipeline(transaction=True) as p:
             p.hset(keys.workers(market), worker_id, codec.dumps(record))
             p.hset(keys.worker_state(market), worker_id, state)
+            note_change(p, market, "w", worker_id)
             await p.execute()
 
     async def worker_state(self, market: str, worker_id: str) -> str | None:
@@ -212,6 +309,7 @@ class LiveStore:
             p.hdel(keys.workers(market), worker_id)
             p.hdel(keys.worker_state(market), worker_id)
             p.hdel(keys.why_worker(market), worker_id)
+            note_change(p, market, "w", worker_id)
             await p.execute()
 
     async def put_job(
@@ -223,13 +321,20 @@ class LiveStore:
             p.hset(keys.job_headcount(market), job_id, headcount)
             p.hset(keys.job_accepted(market), job_id, accepted)
             p.hset(keys.job_pending(market), job_id, pending)
+            note_change(p, market, "j", job_id)
             await p.execute()
 
     async def replace_job_record(self, market: str, job_id: str, record: dict[str, Any]) -> bool:
         """Replace an open job's record, leaving its slot counts alone (offers may be moving
         them); a job that has left dispatch meanwhile stays out. True when replaced."""
-        done = await self._replace_record(keys=[keys.jobs(market)],
-                                          args=[job_id, codec.dumps(record)])
+        async with self.redis.pipeline(transaction=True) as p:
+            # redis-py queues a script in a pipeline (EVALSHA, loaded first); its hints say
+            # only clients.
+            await self._replace_record(keys=[keys.jobs(market)],
+                                       args=[job_id, codec.dumps(record)],
+                                       client=p)  # type: ignore[arg-type]
+            note_change(p, market, "j", job_id)
+            done, _ = await p.execute()
         return bool(done)
 
     async def close_job(self, market: str, job_id: str) -> None:
@@ -238,13 +343,24 @@ class LiveStore:
             p.hdel(keys.jobs(market), job_id)
             p.hset(keys.job_headcount(market), job_id, 0)
             p.hdel(keys.why_job(market), job_id)
+            note_change(p, market, "j", job_id)
             await p.execute()
+
+    async def job_taken(self, market: str, job_id: str) -> int:
+        """Offers out plus workers hired for a job as the gates count them: an offer a round
+        has made counts here before the round's ledger commit does."""
+        async with self.redis.pipeline(transaction=True) as p:
+            p.hget(keys.job_accepted(market), job_id)
+            p.hget(keys.job_pending(market), job_id)
+            accepted, pending = await p.execute()
+        return int(accepted or 0) + int(pending or 0)
 
     async def forget_job(self, market: str, job_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as p:
             for k in (keys.jobs(market), keys.job_headcount(market), keys.job_accepted(market),
                       keys.job_pending(market), keys.why_job(market)):
                 p.hdel(k, job_id)
+            note_change(p, market, "j", job_id)
             await p.execute()
 
     async def snapshot(self, market: str) -> LiveSnapshot:
@@ -270,6 +386,43 @@ class LiveStore:
     async def exclude_pairs(self, market: str, pairs: list[tuple[str, str]]) -> None:
         if pairs:
             await self.redis.sadd(keys.offered_pairs(market), *[f"{w}|{j}" for w, j in pairs])
+
+    async def allow_pair(self, market: str, worker_id: str, job_id: str) -> None:
+        """Let a pair be offered again (its offer expired while the worker was away)."""
+        async with self.redis.pipeline(transaction=True) as p:
+            p.srem(keys.offered_pairs(market), f"{worker_id}|{job_id}")
+            # Both ends count as changed, so a local round (issue 13) looks at the pair again
+            # rather than waiting for the next cold round.
+            note_change(p, market, "w", worker_id)
+            note_change(p, market, "j", job_id)
+            await p.execute()
+
+    # -- presence (issue 10) --------------------------------------------------------------------
+
+    async def touch_presence(self, worker_id: str, socket_id: str, ttl_s: float) -> None:
+        """The socket ``socket_id`` of ``worker_id`` is live for ``ttl_s`` more seconds."""
+        await self._touch(keys=[keys.presence(worker_id)],
+                          args=[socket_id, str(int(ttl_s * 1000))])
+
+    async def drop_presence(self, worker_id: str, socket_id: str) -> None:
+        await self.redis.zrem(keys.presence(worker_id), socket_id)
+
+    async def is_present(self, worker_id: str) -> bool:
+        """Whether any web process holds a live socket of the worker."""
+        return int(await self._present(keys=[keys.presence(worker_id)])) > 0
+
+    async def present_among(self, worker_ids: list[str]) -> set[str]:
+        """The workers of ``worker_ids`` with a live socket somewhere (one round trip)."""
+        if not worker_ids:
+            return set()
+        # One clock reading for all: on a Cluster the workers' keys sit on several nodes, and
+        # a heartbeat lives for seconds, far longer than the nodes' clocks differ.
+        now_ms = int(await self.now() * 1000)
+        async with self.redis.pipeline(transaction=False) as p:
+            for w in worker_ids:
+                p.zcount(keys.presence(w), f"({now_ms}", "+inf")
+            counts = await p.execute()
+        return {w for w, n in zip(worker_ids, counts, strict=True) if int(n) > 0}
 
     # -- claims and reopened slots (issue 5) ------------------------------------------------------
 
@@ -365,12 +518,39 @@ class LiveStore:
 
     # -- lease, rebuild, signals ----------------------------------------------------------------
 
-    async def lease(self, market: str, token: str, owner: str, ttl_s: float) -> str | None:
-        r = await self._lease(
-            keys=[keys.lease(market), keys.lease_counter(market)],
-            args=[token, str(int(ttl_s * 1000)), owner],
-        )
+    async def lease(
+        self, market: str, token: str, owner: str, ttl_s: float,
+        fresh: Callable[[], Awaitable[int]],
+    ) -> str | None:
+        """Renew ``token`` or take the free lease; the held token, or None (another holds it).
+
+        ``fresh`` gives a number never used for this market before (the ledger's
+        :func:`~gigmarket.store.lease_tokens.next_token`); it is called only when the lease is
+        free, so waiting dispatchers do not burn numbers.
+        """
+        ms = str(int(ttl_s * 1000))
+        r = await self._lease(keys=[keys.lease(market)], args=[token, ms, owner, ""])
+        if r is not None and _s(r) == "free":
+            number = await fresh()
+            r = await self._lease(keys=[keys.lease(market)], args=[token, ms, owner, str(number)])
         return None if not r else _s(r)
+
+    async def announce_dispatcher(self, owner: str, ttl_s: float) -> int:
+        """``owner`` dispatches for ``ttl_s`` more seconds; how many dispatchers are alive now
+        (those whose last announcement has not run out, by the Redis clock)."""
+        return int(await self._announce(keys=[keys.dispatchers()],
+                                        args=[owner, str(int(ttl_s * 1000))]))
+
+    async def retire_dispatcher(self, owner: str) -> None:
+        await self.redis.zrem(keys.dispatchers(), owner)
+
+    async def lease_holder(self, market: str) -> tuple[str, int] | None:
+        """Who holds the market's lease now, and its token: ``("HOST:PID", N)``."""
+        value = await self.redis.get(keys.lease(market))
+        if value is None:
+            return None
+        number, _, owner = _s(value).partition(":")
+        return owner, int(number)
 
     async def release_lease(self, market: str, token: str) -> None:
         # Only our own lease; a compare-and-delete keeps us from freeing a successor's.
@@ -411,14 +591,171 @@ class LiveStore:
             p.set(keys.built(market), str(time.time()))
             await p.execute()
 
+    async def mark_watched(self, markets: list[str], ttl_s: float) -> None:
+        """Someone watches these markets' live figures for ``ttl_s`` more seconds."""
+        if not markets:
+            return
+        async with self.redis.pipeline(transaction=False) as p:
+            for market in markets:
+                p.set(keys.watched(market), "1", px=int(ttl_s * 1000))
+            await p.execute()
+
+    async def watched(self, markets: list[str]) -> set[str]:
+        """Those of ``markets`` someone watches now."""
+        if not markets:
+            return set()
+        async with self.redis.pipeline(transaction=False) as p:
+            for market in markets:
+                p.exists(keys.watched(market))
+            found = await p.execute()
+        return {m for m, n in zip(markets, found, strict=True) if int(n)}
+
     async def kick(self, market: str) -> None:
-        await self.redis.publish(keys.kick(market), "1")
+        await self.publish_market(keys.kick(market), "1")
 
     async def publish(self, channel: str, payload: str) -> None:
+        """To every process listening (a broadcast channel)."""
         await self.redis.publish(channel, payload)
+
+    async def publish_market(self, channel: str, payload: str) -> None:
+        """To the processes subscribed to a market's channel: sharded on a Cluster, so only the
+        node of the market's slot carries it (a plain PUBLISH is copied to every node)."""
+        if isinstance(self.redis, RedisCluster):
+            await self.redis.spublish(channel, payload)
+        else:
+            await self.redis.publish(channel, payload)
+
+    async def clear_hits(self, bucket: str, ident: str) -> None:
+        """Forget the attempts counted in a window (the desk reset a forgotten PIN)."""
+        await self.redis.delete(keys.rate(bucket, ident))
 
     async def hit(self, bucket: str, ident: str, limit: int, window_s: int) -> bool:
         """Count one attempt; ``False`` when over ``limit`` in the window (fixed window)."""
         # INCR then EXPIRE on the first hit, atomically; EXPIRE … NX would need Redis 7.
         count = await self._hit(keys=[keys.rate(bucket, ident)], args=[window_s])
         return int(count) <= limit
+
+    async def spent(self, bucket: str, ident: str, limit: int) -> bool:
+        """Whether ``limit`` attempts are already counted in the window (counting none)."""
+        count = await self.redis.get(keys.rate(bucket, ident))
+        return count is not None and int(count) >= limit
+
+    async def refund(self, bucket: str, ident: str) -> None:
+        """Give one counted attempt back (a sign-in that succeeded after its code was sent)."""
+        key = keys.rate(bucket, ident)
+        if int(await self.redis.get(key) or 0) > 0:
+            await self.redis.decr(key)
+
+
+# -- the dispatcher's incremental pools (issue 13, the fast workstream) -----------------------
+#
+# Every write of a worker's or job's record above also appends its id to the market's change
+# stream, in the same MULTI, so the dispatcher can keep decoded pools in memory and re-read only
+# what changed. States and slot counts (moved by the Lua gates) are small and read whole.
+
+#: Changes kept per market; a dispatcher further behind than this resyncs from scratch.
+CHANGES_KEPT = 20_000
+
+
+def note_change(p: Any, market: str, kind: str, record_id: str) -> None:
+    """Queue ``kind`` (``w`` worker, ``j`` job) ``record_id`` on the change stream of a
+    pipeline ``p`` that writes that record."""
+    p.xadd(keys.pool_changes(market), {kind: record_id}, maxlen=CHANGES_KEPT, approximate=True)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolCounts:
+    """What the gates move, read whole each round, and where the change stream stands."""
+
+    worker_state: dict[str, str]
+    headcount: dict[str, int]
+    accepted: dict[str, int]
+    pending: dict[str, int]
+    offered_pairs: set[str]
+    #: Changes after the cursor asked for: ``(stream id, kind, record id)``.
+    changes: list[tuple[str, str, str]]
+    #: The stream's oldest kept id ("" when empty) and newest id ("0-0" when empty).
+    first_id: str
+    last_id: str
+    #: The ``built`` mark: it changes when the pools are rebuilt from the ledger.
+    built: str | None
+
+
+def _ints(values: dict[str, Any]) -> dict[str, int]:
+    return {_s(k): int(v) for k, v in values.items()}
+
+
+async def pool_counts(live: LiveStore, market: str, after: str) -> PoolCounts:
+    """One MULTI: states, counts, offered pairs, and the changes after stream id ``after``."""
+    stream = keys.pool_changes(market)
+    async with live.redis.pipeline(transaction=True) as p:
+        p.hgetall(keys.worker_state(market))
+        p.hgetall(keys.job_headcount(market))
+        p.hgetall(keys.job_accepted(market))
+        p.hgetall(keys.job_pending(market))
+        p.smembers(keys.offered_pairs(market))
+        p.xrange(stream, f"({after}" if after != "0-0" else "-", "+")
+        p.xrange(stream, "-", "+", count=1)
+        p.xrevrange(stream, "+", "-", count=1)
+        p.get(keys.built(market))
+        ws, jh, ja, jp, pairs, changes, first, last, built = await p.execute()
+    out: list[tuple[str, str, str]] = []
+    for sid, fields in changes:
+        for kind, rid in fields.items():
+            out.append((_s(sid), _s(kind), _s(rid)))
+    return PoolCounts(
+        worker_state={_s(k): _s(v) for k, v in ws.items()}, headcount=_ints(jh),
+        accepted=_ints(ja), pending=_ints(jp), offered_pairs={_s(x) for x in pairs},
+        changes=out, first_id=_s(first[0][0]) if first else "",
+        last_id=_s(last[0][0]) if last else "0-0", built=None if built is None else _s(built))
+
+
+async def pool_records(
+    live: LiveStore, market: str, worker_ids: list[str], job_ids: list[str]
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """The current records (JSON, None when gone) of some workers and jobs."""
+    async with live.redis.pipeline(transaction=False) as p:
+        p.hmget(keys.workers(market), worker_ids or ["-"])
+        p.hmget(keys.jobs(market), job_ids or ["-"])
+        w, j = await p.execute()
+    return (dict(zip(worker_ids, [None if v is None else _s(v) for v in w], strict=False)),
+            dict(zip(job_ids, [None if v is None else _s(v) for v in j], strict=False)))
+
+
+async def pool_resync(live: LiveStore, market: str) -> tuple[LiveSnapshot, str, str | None]:
+    """The whole snapshot with the change stream's newest id and the ``built`` mark, read in
+    one MULTI: changes after that id are exactly those the snapshot does not hold."""
+    async with live.redis.pipeline(transaction=True) as p:
+        p.hgetall(keys.workers(market))
+        p.hgetall(keys.worker_state(market))
+        p.hgetall(keys.jobs(market))
+        p.hgetall(keys.job_headcount(market))
+        p.hgetall(keys.job_accepted(market))
+        p.hgetall(keys.job_pending(market))
+        p.smembers(keys.offered_pairs(market))
+        p.xrevrange(keys.pool_changes(market), "+", "-", count=1)
+        p.get(keys.built(market))
+        w, ws, j, jh, ja, jp, x, last, built = await p.execute()
+    snap = LiveSnapshot(worker_json=w, worker_state=dict(ws), job_json=j, headcount=_ints(jh),
+                        accepted=_ints(ja), pending=_ints(jp), offered_pairs=set(x))
+    return snap, _s(last[0][0]) if last else "0-0", None if built is None else _s(built)
+
+
+async def forget_pairs(live: LiveStore, market: str, pairs: list[str]) -> None:
+    """Drop ``worker|job`` pairs of jobs that have left dispatch for good."""
+    for i in range(0, len(pairs), 1000):
+        await live.redis.srem(keys.offered_pairs(market), *pairs[i:i + 1000])
+
+
+async def note_round(
+    live: LiveStore, market: str, worker_reasons: dict[str, str],
+    job_reasons: dict[str, str], figures: dict[str, Any],
+) -> None:
+    """A round's figures, and the reasons of the rows it looked at (not of everyone)."""
+    async with live.redis.pipeline(transaction=True) as p:
+        if worker_reasons:
+            p.hset(keys.why_worker(market), mapping=dict(worker_reasons))  # type: ignore[arg-type]
+        if job_reasons:
+            p.hset(keys.why_job(market), mapping=dict(job_reasons))  # type: ignore[arg-type]
+        p.hset(keys.last_round(market), mapping={k: codec.dumps(v) for k, v in figures.items()})
+        await p.execute()

@@ -1,5 +1,6 @@
 """Store fixtures: one private embedded Redis for the whole session, flushed before each test,
-and a fresh SQLite ledger file per test (arq's conftest: flush before, ``aclose`` after)."""
+and a fresh ledger per test on each backend (arq's conftest: flush before, ``aclose`` after):
+a SQLite file, and a new database on the session's throwaway PostgreSQL (``tests/pg.py``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 import pytest_asyncio
 
 from gigmarket.store.embedded_redis import EmbeddedRedis
-from gigmarket.store.ledger import Ledger
+from gigmarket.store.ledger import Ledger, SqliteLedger
 from gigmarket.store.live import LiveStore
+from tests import pg
 
 
 @pytest.fixture(scope="session")
@@ -34,10 +36,48 @@ async def live(redis_url: str) -> AsyncIterator[LiveStore]:
         await store.aclose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the test's ledger is: the same tests on both backends (issue 11: the same
+    invariants enforced by both). A test that needs a second connection, as a second process
+    would have, opens this again."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.sqlite3")
+    reason = NOT_YET_ON_POSTGRES.get(request.node.originalname)
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+    return postgres_database(request, tmp_path)
+
+
 @pytest_asyncio.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
-    opened = await Ledger.open(tmp_path / "ledger.sqlite3")
+async def ledger(ledger_where: str) -> AsyncIterator[Ledger]:
+    opened = await Ledger.open(ledger_where)
     try:
         yield opened
     finally:
         await opened.aclose()
+
+
+#: Tests whose statements (not the ledger) are still SQLite-only, with the statement to fix.
+#: Strict: each fails here until its statement is made portable, then this entry must go.
+NOT_YET_ON_POSTGRES: dict[str, str] = {
+    name: "store/reports.py _CONTEXT: a subquery in FROM without an alias, a bare column beside"
+          " MIN(at) (SQLite picks the row; PostgreSQL refuses), json_extract"
+    for name in ("test_todays_figures_reach_back_for_what_they_depend_on",
+                 "test_a_range_read_in_small_pages_counts_the_same")
+}
+
+
+def postgres_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on the session's PostgreSQL; the test is skipped, saying why, on a
+    machine without PostgreSQL's server binaries (``.ci/run`` installs them)."""
+    if pg.bin_dir() is None:
+        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql)")
+    cluster: pg.ThrowawayPostgres = request.getfixturevalue("postgres")
+    return cluster.fresh_database(str(tmp_path))
+
+
+def only_sqlite(ledger: Ledger) -> None:
+    """For a test of something only SQLite has (PRAGMAs, the file, WAL)."""
+    if not isinstance(ledger, SqliteLedger):
+        pytest.skip("SQLite only")

@@ -10,6 +10,7 @@ import pytest
 from gigmarket.dispatch.loop import Dispatcher
 from gigmarket.services.context import Context
 from gigmarket.settings import Settings, default_config_dir, load_catalogue
+from gigmarket.store import lease_tokens
 from gigmarket.store.ledger import Ledger
 from gigmarket.store.live import LiveStore
 
@@ -29,7 +30,8 @@ async def test_an_offer_gated_but_never_recorded_is_dropped_and_its_worker_freed
     expires like any other, and the sweep drops it: the worker is available again and the
     job's slot is free."""
     ctx = Context(settings=settings, ledger=ledger, live=live)
-    token = await live.lease("shiling", "", "test", 30)
+    token = await live.lease("shiling", "", "test", 30,
+                             fresh=lambda: lease_tokens.next_token(ledger, "shiling"))
     assert token is not None
     await live.put_worker("shiling", "w1", {"lat": 23.46, "lon": 113.15, "skills": ["loading"]})
     await live.put_job("shiling", "j1", {"employer_id": "e1"}, headcount=1, accepted=0, pending=0)

@@ -4,7 +4,7 @@ fenced round lease, rebuild, snapshot and the rate counter."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -21,8 +21,18 @@ MARKET = "shiling"
 TIMEOUT_S = 45
 
 
+def numbers(live: LiveStore) -> Callable[[], Awaitable[int]]:
+    """Lease numbers for tests without a ledger (the dispatcher takes them from the ledger),
+    starting at 1 in each test (Redis is flushed before each)."""
+
+    async def fresh() -> int:
+        return int(await live.redis.incr("test:lease-numbers"))
+
+    return fresh
+
+
 async def take_lease(live: LiveStore, owner: str = "test") -> str:
-    token = await live.lease(MARKET, "", owner, 30)
+    token = await live.lease(MARKET, "", owner, 30, fresh=numbers(live))
     assert token is not None
     return token
 
@@ -370,23 +380,23 @@ async def test_lease_is_held_by_one_owner_at_a_time(live: LiveStore) -> None:
     """A held lease refuses other owners and stale tokens, renews for its holder, survives a
     release by a wrong token, and after a real release goes to a new owner with a new token."""
     first = await take_lease(live, "a")
-    assert await live.lease(MARKET, "", "b", 30) is None
-    assert await live.lease(MARKET, "0:b", "b", 30) is None
-    assert await live.lease(MARKET, first, "a", 30) == first
+    assert await live.lease(MARKET, "", "b", 30, fresh=numbers(live)) is None
+    assert await live.lease(MARKET, "0:b", "b", 30, fresh=numbers(live)) is None
+    assert await live.lease(MARKET, first, "a", 30, fresh=numbers(live)) == first
     assert 0 < await live.redis.pttl(keys.lease(MARKET)) <= 30_000
     await live.release_lease(MARKET, "0:b")
     assert await live.redis.get(keys.lease(MARKET)) == first
-    assert await live.lease(MARKET, "", "b", 30) is None
+    assert await live.lease(MARKET, "", "b", 30, fresh=numbers(live)) is None
     await live.release_lease(MARKET, first)
     second = await take_lease(live, "b")
     assert second != first
     assert second.endswith(":b")
-    assert await live.lease(MARKET, first, "a", 30) is None
+    assert await live.lease(MARKET, first, "a", 30, fresh=numbers(live)) is None
 
 
 async def test_a_lapsed_lease_goes_to_the_next_owner(live: LiveStore) -> None:
     """A lease not renewed within its ttl lapses; the next owner gets it with a new token."""
-    first = await live.lease(MARKET, "", "a", 0.05)
+    first = await live.lease(MARKET, "", "a", 0.05, fresh=numbers(live))
     assert first is not None
     await asyncio.sleep(0.2)
     second = await take_lease(live, "b")
