@@ -49,6 +49,7 @@ from gigmarket.services import offers as offer_service  # noqa: E402
 from gigmarket.services.context import Context  # noqa: E402
 from gigmarket.services.live_records import rebuild_market  # noqa: E402
 from gigmarket.settings import Settings, load  # noqa: E402
+from gigmarket.store import lease_tokens  # noqa: E402
 from gigmarket.store.embedded_redis import EmbeddedRedis  # noqa: E402
 from gigmarket.store.ledger import Ledger  # noqa: E402
 from gigmarket.store.live import LiveStore  # noqa: E402
@@ -121,9 +122,12 @@ def web_process(data: Path, redis_url: str, port: int, dispatch: bool) -> subpro
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            # A web-only process is 503 until a dispatcher holds the market: wait for its
+            # own parts only.
+            checks = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).json()["checks"]
+            if checks["redis"] == "ok" and checks["ledger"] == "ok":
                 return proc
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError, KeyError):
             pass
         time.sleep(0.1)
     raise RuntimeError("web process did not start")
@@ -214,7 +218,8 @@ async def round_and_stall(n_workers: int, n_jobs: int, tmp: Path, listeners: int
         sr = synthetic_round(n_workers, n_jobs, seed=1, now=now)
         ids = await seed(ledger, sr, now)
         await rebuild_market(ctx, MARKET)
-        token = await live.lease(MARKET, "", "bench", 120)
+        token = await live.lease(MARKET, "", "bench", 120,
+                                 fresh=lambda: lease_tokens.next_token(ledger, MARKET))
         assert token is not None
         port = 18000 + n_workers % 1000
         bm.serve(port, dispatch=False)

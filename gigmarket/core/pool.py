@@ -133,3 +133,76 @@ class RoundPlan:
     #: Seconds spent, for the round's timing figures.
     candidates_s: float
     solve_s: float
+
+
+# -- subsets: a round that looks only near what changed (issue 13) ---------------------------
+
+
+def take_workers(pool: WorkerPool, rows: I64) -> WorkerPool:
+    """The workers at ``rows`` (ascending), busy intervals renumbered to the new rows."""
+    new_row = np.full(len(pool), -1, np.int64)
+    new_row[rows] = np.arange(len(rows))
+    keep = new_row[pool.busy_worker] >= 0 if len(pool.busy_worker) else np.zeros(0, np.bool_)
+    return WorkerPool(
+        ids=[pool.ids[i] for i in rows.tolist()], lat=pool.lat[rows], lon=pool.lon[rows],
+        skills=pool.skills[rows], certs=pool.certs[rows],
+        min_hourly_fen=pool.min_hourly_fen[rows], available_until=pool.available_until[rows],
+        waited_s=pool.waited_s[rows], key_group=pool.key_group[rows], rating=pool.rating[rows],
+        reliability=pool.reliability[rows], earned_today_fen=pool.earned_today_fen[rows],
+        busy_worker=new_row[pool.busy_worker[keep]], busy_start=pool.busy_start[keep],
+        busy_end=pool.busy_end[keep])
+
+
+def take_jobs(pool: JobPool, rows: I64) -> JobPool:
+    """The jobs at ``rows`` (ascending)."""
+    picked = rows.tolist()
+    return JobPool(
+        ids=[pool.ids[i] for i in picked], employer_ids=[pool.employer_ids[i] for i in picked],
+        lat=pool.lat[rows], lon=pool.lon[rows], skills=pool.skills[rows],
+        certs_required=pool.certs_required[rows], hourly_fen=pool.hourly_fen[rows],
+        start_at=pool.start_at[rows], end_at=pool.end_at[rows], slots=pool.slots[rows],
+        posted_at=pool.posted_at[rows], employer_rating=pool.employer_rating[rows],
+        employer_reliability=pool.employer_reliability[rows])
+
+
+def take_exclusions(ex: Exclusions, n_workers: int, n_jobs: int, worker_rows: I64,
+                    job_rows: I64) -> Exclusions:
+    """The excluded pairs among the kept rows, renumbered."""
+    w_new = np.full(n_workers, -1, np.int64)
+    w_new[worker_rows] = np.arange(len(worker_rows))
+    j_new = np.full(n_jobs, -1, np.int64)
+    j_new[job_rows] = np.arange(len(job_rows))
+    w, j = w_new[ex.worker_rows], j_new[ex.job_rows]
+    keep = (w >= 0) & (j >= 0)
+    return Exclusions(w[keep], j[keep])
+
+
+def _near(lat: F64, lon: F64, at_lat: F64, at_lon: F64, reach_km: float) -> BOOL:
+    """Rows of (lat, lon) within ``reach_km`` of any of the points: a flat-earth test with a
+    margin, so a superset of what the matcher's own distance admits."""
+    near = np.zeros(len(lat), np.bool_)
+    km_lat = 111.2
+    for a, b in zip(at_lat.tolist(), at_lon.tolist(), strict=True):
+        km_lon = km_lat * np.cos(np.radians(a))
+        d2 = ((lat - a) * km_lat) ** 2 + ((lon - b) * km_lon) ** 2
+        near |= d2 <= (reach_km * 1.05 + 0.1) ** 2
+    return near
+
+
+def neighbourhood(workers: WorkerPool, jobs: JobPool, changed_workers: I64, changed_jobs: I64,
+                  reach_km: float) -> tuple[I64, I64]:
+    """The rows a round must look at when only ``changed_*`` rows came or changed: those
+    rows, the workers within reach of a changed job and the jobs within reach of a changed
+    worker. Every other pair was already judged by an earlier round and nothing about it
+    moved, so leaving it out loses no offer it could make (issue 13)."""
+    w = np.zeros(len(workers), np.bool_)
+    j = np.zeros(len(jobs), np.bool_)
+    w[changed_workers] = True
+    j[changed_jobs] = True
+    if len(changed_jobs):
+        w |= _near(workers.lat, workers.lon, jobs.lat[changed_jobs], jobs.lon[changed_jobs],
+                   reach_km)
+    if len(changed_workers):
+        j |= _near(jobs.lat, jobs.lon, workers.lat[changed_workers],
+                   workers.lon[changed_workers], reach_km)
+    return np.flatnonzero(w).astype(np.int64), np.flatnonzero(j).astype(np.int64)
