@@ -23,6 +23,10 @@ argued with, not measurements):
   notice the post among many: lognormal, median 60 s on a phone and 300 s for workers without a
   smartphone, who learn of posts from the hall's board or from others (σ = 1.0). This is the
   digital divide the seeds' 重点群体 policies are about; its size is an assumption.
+- **Stepping away** (issue 10; off unless ``away_share`` is set, so the standard comparison is
+  unchanged) — a share of workers leave the screen once while checked in ("先离开（保持签到）"
+  at the kiosk, a phone left in a locker): from a uniform moment of their stay, for a lognormal
+  time, median 20 minutes (σ = 0.8). Offers reaching them while away go unanswered.
 - **Late cancellation by the worker** — 2 % of accepted assignments, at a uniform moment between
   accept and start. **No-show** — ``(1 − reliability)·(1 + travel_min / 15)``: unreliable
   workers and long trips fail more often.
@@ -49,6 +53,9 @@ class Stream(enum.IntEnum):
     CANCEL_MOMENT = 5
     NO_SHOW = 6
     LOTTERY = 7
+    AWAY = 8
+    AWAY_AT = 9
+    AWAY_FOR = 10
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -108,6 +115,9 @@ class Behaviour:
     claim_delay_sigma: float = 1.0
     late_cancel: float = 0.02
     no_show_travel_scale_min: float = 15.0
+    away_share: float = 0.0
+    away_median_s: float = 1200.0
+    away_sigma: float = 0.8
 
     def accept_probability(self, travel_min: F64, wage_ratio: F64) -> F64:
         """P(accept) for a pair ``travel_min`` away paying ``wage_ratio`` × the worker's floor."""
@@ -163,3 +173,14 @@ class Behaviour:
     def lottery_tickets(self, workers: I64) -> F64:
         """Each worker's place in the day's lottery draw (lower draws first)."""
         return pair_uniform(self.seed, workers, np.zeros_like(workers), Stream.LOTTERY)
+
+    def away_windows(self, workers: I64, arrive: F64, depart: F64) -> tuple[F64, F64]:
+        """When each worker steps away and comes back (both ``nan`` for those who stay)."""
+        zero = np.zeros_like(workers)
+        goes = pair_uniform(self.seed, workers, zero, Stream.AWAY) < self.away_share
+        start = arrive + pair_uniform(self.seed, workers, zero, Stream.AWAY_AT) * (depart - arrive)
+        length = _lognormal(pair_uniform(self.seed, workers, zero, Stream.AWAY_FOR),
+                            self.away_median_s, self.away_sigma)
+        nan = np.full(len(workers), np.nan)
+        return (np.where(goes, start, nan), np.where(goes, start + length, nan))
+

@@ -1,10 +1,14 @@
 """``gigmarket simulate``: play a seeded market day under each policy and report.
 
     gigmarket simulate --compare                 # the standard shiling day, every policy
+    gigmarket simulate --compare --days all      # every day type (normal, rainy, rush, …)
+    gigmarket simulate --compare --days normal,rush
     gigmarket simulate --policy gigmarket --seed 7 --workers 500 --slots 400
     python -m gigmarket.simulate --compare --out ./sim-output
 
-Prints the comparison table, writes ``report.json`` and ``report.html`` into ``--out``.
+Prints the comparison tables, writes ``report.json`` (every day; its schema is in
+docs/simulate-report.md) and ``report.html`` (the first day; ``report-<day>.html`` each other)
+into ``--out``.
 """
 
 from __future__ import annotations
@@ -18,9 +22,15 @@ from typing import TextIO
 
 from gigmarket import settings
 from gigmarket.simulate.compare import compare
-from gigmarket.simulate.day import STANDARD_SEED, STANDARD_SLOTS, STANDARD_WORKERS, generate_day
+from gigmarket.simulate.day import (
+    STANDARD_SEED,
+    STANDARD_SLOTS,
+    STANDARD_WORKERS,
+    DayType,
+    generate_day,
+)
 from gigmarket.simulate.policies import POLICY_NAMES
-from gigmarket.simulate.report import as_json, page, table
+from gigmarket.simulate.report import across_days, page, report_json, table
 
 
 class ProgressBar:
@@ -48,6 +58,20 @@ class ProgressBar:
             self.stream.flush()
 
 
+def _day_types(text: str) -> list[DayType]:
+    if text.strip() == "all":
+        return list(DayType)
+    out: list[DayType] = []
+    for part in text.split(","):
+        try:
+            out.append(DayType(part.strip()))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"unknown day type {part.strip()!r}; choose from {', '.join(DayType)} or all"
+            ) from None
+    return list(dict.fromkeys(out))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gigmarket simulate",
@@ -62,16 +86,19 @@ def parser() -> argparse.ArgumentParser:
                        help="run every policy (the default when no --policy is given)")
     which.add_argument("--policy", choices=POLICY_NAMES, action="append",
                        help="run only this policy (repeatable)")
+    p.add_argument("--days", type=_day_types, default=[DayType.NORMAL],
+                   help="day types to play, comma-separated, or 'all' "
+                        f"({', '.join(DayType)}); default: normal")
     p.add_argument("--out", type=Path, default=Path("sim-output"), help="where reports go")
     p.add_argument("--config", type=Path, default=None,
-                   help="config directory (default: the project's config/)")
+                   help="config directory (default: $GIGMARKET_CONFIG, else the shipped config/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    config_dir = args.config or settings.default_config_dir()
+    config_dir = args.config or settings.config_dir_from_env()
     skills, markets = settings.load_catalogue(config_dir)
     if args.market not in markets:
         print(f"unknown market {args.market!r}; known: {', '.join(sorted(markets))}",
@@ -81,23 +108,30 @@ def main(argv: list[str] | None = None) -> int:
         print("--workers and --slots must be at least 1", file=sys.stderr)
         return 2
     names = list(args.policy) if args.policy else list(POLICY_NAMES)
-    day = generate_day(markets[args.market], skills, seed=args.seed, workers=args.workers,
-                       slots=args.slots)
-    bar = None if args.no_progress else ProgressBar(names)
-    try:
-        result = compare(day, names, progress=bar)
-    finally:
-        if bar:
-            bar.close()
-
-    print(f"{day.market.name} ({day.market.id}) {day.date_iso()} seed {day.seed}: "
-          f"{len(day.workers)} workers, {len(day.jobs)} jobs, "
-          f"{int(day.jobs.headcount.sum())} slots")
-    print(table(result.metrics))
+    results = []
     args.out.mkdir(parents=True, exist_ok=True)
-    report = as_json(day, result.metrics, result.runtime)
+    written = [args.out / "report.json"]
+    for k, kind in enumerate(args.days):
+        day = generate_day(markets[args.market], skills, seed=args.seed, workers=args.workers,
+                           slots=args.slots, kind=kind)
+        bar = None if args.no_progress else ProgressBar(names)
+        try:
+            result = compare(day, names, progress=bar)
+        finally:
+            if bar:
+                bar.close()
+        results.append((day, result.metrics, result.runtime))
+        print(f"\n== {kind} day == {day.market.name} ({day.market.id}) {day.date_iso()} "
+              f"seed {day.seed}: {len(day.workers)} workers, {len(day.jobs)} jobs, "
+              f"{int(day.jobs.headcount.sum())} slots")
+        print(table(result.metrics))
+        html_path = args.out / ("report.html" if k == 0 else f"report-{kind}.html")
+        html_path.write_text(page(day, result.metrics), encoding="utf-8")
+        written.append(html_path)
+    if len(results) > 1:
+        print("\n" + across_days(results))
+    report = report_json(results)
     (args.out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
                                           encoding="utf-8")
-    (args.out / "report.html").write_text(page(day, result.metrics), encoding="utf-8")
-    print(f"\nwrote {args.out / 'report.json'} and {args.out / 'report.html'}")
-    return 1 if any(m.violations for m in result.metrics.values()) else 0
+    print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return 1 if any(m.violations for _, ms, _ in results for m in ms.values()) else 0

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gigmarket.core.market import Market, Skill
 from gigmarket.simulate.behaviour import Behaviour
-from gigmarket.simulate.day import Day
+from gigmarket.simulate.day import Day, DayType, generate_day
 from gigmarket.simulate.engine import Engine
 from gigmarket.simulate.events import Event
 from gigmarket.simulate.hindsight import hindsight_log
@@ -33,13 +34,13 @@ def online_policy(name: str, day: Day, behaviour: Behaviour) -> OfferPolicy | Fi
         return GigmarketRounds()
     if name == "greedy":
         return GreedyNearest()
-    if name == "first_come":
-        return FirstComeClaim()
-    if name == "lottery":
+    if name in ("first_come", "first_come_circle"):
+        return FirstComeClaim(name)
+    if name in ("lottery", "lottery_circle"):
         rows = np.arange(len(day.workers), dtype=np.int64)
         places = DailyLottery.draw(day.workers.arrive, day.midnight,
                                    behaviour.lottery_tickets(rows))
-        return DailyLottery(places)
+        return DailyLottery(places, name)
     raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
 
 
@@ -50,6 +51,16 @@ class Comparison:
     logs: dict[str, list[Event]] = field(default_factory=dict)
     #: Wall-clock figures per policy; they vary run to run and stay out of the metrics.
     runtime: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def compare_days(
+    market: Market, skills: dict[str, Skill], kinds: Sequence[DayType], *, seed: int,
+    workers: int, slots: int, names: Sequence[str] = POLICY_NAMES,
+    progress: Progress | None = None,
+) -> list[Comparison]:
+    """Each day type drawn from the same seed and sizes, every policy played on each."""
+    return [compare(generate_day(market, skills, seed=seed, workers=workers, slots=slots,
+                                 kind=kind), names, progress) for kind in kinds]
 
 
 def compare(

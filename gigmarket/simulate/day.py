@@ -50,6 +50,7 @@ Jobs
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -91,6 +92,34 @@ SKILL_WAGE_YUAN_H: Final = {
     "quality_check": 26.0, "driver_delivery": 30.0, "caregiver": 28.0, "electrician": 45.0,
     "welder": 42.0,
 }
+class DayType(enum.StrEnum):
+    """The kinds of day the comparison plays (issue 14): each stresses the policy differently."""
+
+    #: The standard day above.
+    NORMAL = "normal"
+    #: Rain keeps half the workers at home; the jobs are those of a normal day.
+    RAINY = "rainy"
+    #: A factory rush: three times the slots for the same workers (key groups compete hardest).
+    RUSH = "rush"
+    #: Work out in the villages: jobs scatter twice as wide (σ 3.2 km), so many lie beyond the
+    #: service circle of the workers who could take them (the case expanding reach is for).
+    OUTSKIRTS = "outskirts"
+
+
+@dataclass(frozen=True, slots=True)
+class DayShape:
+    workers: float = 1.0
+    slots: float = 1.0
+    job_spread_km: float = 1.6
+
+
+DAY_SHAPES: Final = {
+    DayType.NORMAL: DayShape(),
+    DayType.RAINY: DayShape(workers=0.5),
+    DayType.RUSH: DayShape(slots=3.0),
+    DayType.OUTSKIRTS: DayShape(job_spread_km=3.2),
+}
+
 _UNLISTED_SHARE: Final = 0.08
 _UNLISTED_WAGE: Final = 27.0
 
@@ -167,6 +196,8 @@ class Day:
     closes: float
     workers: DayWorkers
     jobs: DayJobs
+    #: Which :class:`DayType` it was drawn as.
+    kind: str = "normal"
 
     def clock(self, t: float) -> str:
         """Epoch seconds as local ``HH:MM`` for reports."""
@@ -301,7 +332,7 @@ def _draw_workers(
 
 def _draw_jobs(
     rng: np.random.Generator, market: Market, skills: dict[str, Skill], slots: int,
-    midnight: float,
+    midnight: float, spread_km: float = 1.6,
 ) -> DayJobs:
     h = 3600.0
     heads = rng.choice(np.arange(1, 11), size=max(8, slots), p=_HEADCOUNT_P)
@@ -356,7 +387,7 @@ def _draw_jobs(
     )
     pay = np.where(per_day, wage_fen, wage_fen * duration_h).astype(np.float64)
 
-    _, lat, lon = _around(rng, market, m, 1.6)
+    _, lat, lon = _around(rng, market, m, spread_km)
     employers = rng.integers(0, max(1, m // 3), m)
     return DayJobs(
         ids=[f"j{i:04d}" for i in range(m)],
@@ -388,10 +419,18 @@ def generate_day(
     workers: int = STANDARD_WORKERS,
     slots: int = STANDARD_SLOTS,
     date: dt.date = STANDARD_DATE,
+    kind: DayType | str = "normal",
 ) -> Day:
-    """Draw the day. Workers and jobs use separate streams, so resizing one keeps the other."""
+    """Draw the day. Workers and jobs use separate streams, so resizing one keeps the other.
+
+    ``workers`` and ``slots`` are a normal day's; ``kind`` (:class:`DayType`) scales them.
+    """
+    kind = DayType(kind)
     if workers < 1 or slots < 1:
         raise ValueError("a day needs at least one worker and one slot")
+    shape = DAY_SHAPES[kind]
+    workers = max(1, round(workers * shape.workers))
+    slots = max(1, round(slots * shape.slots))
     midnight = _day_epoch(market, date)
     return Day(
         market=market,
@@ -399,5 +438,7 @@ def generate_day(
         opens=midnight + DAY_OPENS_H * 3600,
         closes=midnight + DAY_CLOSES_H * 3600,
         workers=_draw_workers(np.random.default_rng([seed, 1]), market, skills, workers, midnight),
-        jobs=_draw_jobs(np.random.default_rng([seed, 2]), market, skills, slots, midnight),
+        jobs=_draw_jobs(np.random.default_rng([seed, 2]), market, skills, slots, midnight,
+                        shape.job_spread_km),
+        kind=kind.value,
     )

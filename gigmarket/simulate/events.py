@@ -29,6 +29,12 @@ class EventKind(enum.StrEnum):
     OFFER_DECLINED = "offer_declined"
     OFFER_EXPIRED = "offer_expired"
     OFFER_WITHDRAWN = "offer_withdrawn"
+    #: The worker accepted too late to reach the start (``core.eligibility``): the offer is
+    #: withdrawn, the pair not burnt, the slot free again (issue 14).
+    ACCEPT_TOO_LATE = "accept_too_late"
+    #: ``job``, unfilled ``claim_after_s`` after posting, went on the boards and was shown to
+    #: ``count`` eligible waiting workers (the server's claims, SPEC 4).
+    ON_BOARD = "on_board"
     #: A job was shown to ``count`` eligible workers at once (first-come claim).
     BROADCAST = "broadcast"
     #: ``worker`` tried to claim ``job`` and found it full or gone.
@@ -57,3 +63,6 @@ class Event:
     until: float = math.nan
     travel_minutes: float = math.nan
     pay_fen: float = 0.0
+    #: Offers made together as one menu (issue 14) share this id (their first offer's); -1
+    #: for a single offer. A worker may hold several pending offers of one menu only.
+    menu: int = -1

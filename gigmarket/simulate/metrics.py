@@ -14,8 +14,18 @@
 - **key-group placement** — share of checked-in key-group workers holding a kept assignment,
   beside the same share for everyone (the "general" rate) and for the others.
 - **Gini of earnings** — over every worker who checked in (zeros included), pay from
-  assignments actually worked (checked in).
-- **violations** — the auditor's count (``audit.py``).
+  assignments actually worked (checked in). It mostly counts who got any work, so the
+  fairness figures below split it (issue 14):
+- **share paid** — share of checked-in workers who worked a paid assignment;
+- **Gini among the paid** — the same Gini over those workers only;
+- **wait to a first offer** — minutes from check-in to the worker's first offer (under
+  first-come claim: their first claim, won or lost), median and p90 over the workers who got
+  one; ``offered_share`` says how many did;
+- **placed by noon** — share of checked-in workers holding a kept assignment made before 12:00.
+- **claimed / late accepts refused** — kept assignments made by claim, and accepts refused at
+  the moment of the accept because the worker could no longer arrive by the start.
+- **violations** — the auditor's count (``audit.py``): broken invariants, and eligibility
+  broken at the moment of an accept.
 """
 
 from __future__ import annotations
@@ -26,10 +36,17 @@ from typing import Any
 
 import numpy as np
 
-from gigmarket.simulate.audit import audit
+from gigmarket.core.reach import reach_km
+from gigmarket.simulate.audit import Eligibility, ReachAt, audit
 from gigmarket.simulate.day import DAY_OPENS_H, Day
 from gigmarket.simulate.events import Event, EventKind
-from gigmarket.simulate.policies import POLICY_REACH, circle_travel_minutes
+from gigmarket.simulate.policies import (
+    POLICY_REACH,
+    WIDENING,
+    Reach,
+    circle_travel_minutes,
+    rules_for,
+)
 
 HOURS: tuple[int, ...] = tuple(range(5, 23))
 
@@ -55,6 +72,16 @@ class PolicyMetrics:
     others_rate: float
     general_rate: float
     gini_earnings: float
+    share_paid: float
+    gini_paid: float
+    offered_share: float
+    median_wait_first_offer_min: float | None
+    p90_wait_first_offer_min: float | None
+    placed_by_noon: float
+    #: Kept assignments made by claim (first-come, or the boards under gigmarket).
+    claimed: int
+    #: Accepts refused because the worker could no longer arrive by the start (issue 14).
+    late_accepts_refused: int
     violations: int
     violation_counts: dict[str, int]
     #: Kept assignments made by the end of each hour in ``HOURS`` (local time).
@@ -78,15 +105,19 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
     return float(2 * np.sum(ranks * x) / (n * x.sum()) - (n + 1) / n)
 
 
-def measure(policy: str, day: Day, log: Sequence[Event]) -> PolicyMetrics:
+def measure(policy: str, day: Day, log: Sequence[Event],
+            reach: ReachAt | None = None) -> PolicyMetrics:
+    """The figures of ``policy``'s day; ``reach`` is the reach it had per job and moment
+    (default: its rules' fixed reach), for the auditor's eligibility check."""
     headcount: dict[int, int] = {}
     cancelled_jobs: set[int] = set()
     assigned: dict[int, Event] = {}
     dropped: set[int] = set()
     worked: set[int] = set()
     no_show: set[int] = set()
-    checked_in: set[int] = set()
-    offers = accepted = notices = claim_tries = 0
+    checked_in: dict[int, float] = {}
+    first_offer: dict[int, float] = {}
+    offers = accepted = notices = claim_tries = too_late = 0
     for e in log:
         k = e.kind
         if k is EventKind.JOB_POSTED:
@@ -94,17 +125,23 @@ def measure(policy: str, day: Day, log: Sequence[Event]) -> PolicyMetrics:
         elif k is EventKind.JOB_CANCELLED:
             cancelled_jobs.add(e.job)
         elif k is EventKind.CHECKIN:
-            checked_in.add(e.worker)
+            checked_in.setdefault(e.worker, e.t)
         elif k is EventKind.OFFER_MADE:
             offers += 1
+            first_offer.setdefault(e.worker, e.t)
         elif k is EventKind.OFFER_ACCEPTED:
             accepted += 1
+        elif k is EventKind.ACCEPT_TOO_LATE:
+            too_late += 1
         elif k is EventKind.BROADCAST:
             notices += e.count
         elif k is EventKind.CLAIM_LOST:
             claim_tries += 1
+            first_offer.setdefault(e.worker, e.t)
         elif k is EventKind.ASSIGNED:
             assigned[e.assignment] = e
+            # A claim (or hindsight's pairing) is the worker's first chance at the job.
+            first_offer.setdefault(e.worker, e.t)
             if e.offer < 0:
                 claim_tries += 1
         elif k in (EventKind.CANCELLED_BY_WORKER, EventKind.CANCELLED_BY_EMPLOYER):
@@ -130,6 +167,14 @@ def measure(policy: str, day: Day, log: Sequence[Event]) -> PolicyMetrics:
             earned[e.worker] += e.pay_fen
     present = np.zeros(len(W), np.bool_)
     present[sorted(checked_in)] = True
+    paid = present & (earned > 0)
+    waits = np.array([(t - checked_in[w]) / 60 for w, t in first_offer.items()
+                      if w in checked_in])
+    noon = day.midnight + 12 * 3600
+    by_noon = np.zeros(len(W), np.bool_)
+    for e in kept:
+        if e.t < noon:
+            by_noon[e.worker] = True
     kg = present & W.key_group
     others = present & ~W.key_group
 
@@ -145,7 +190,14 @@ def measure(policy: str, day: Day, log: Sequence[Event]) -> PolicyMetrics:
         n_offers, acceptance = None, None
     midnight = day.opens - DAY_OPENS_H * 3600
     times = np.array([e.t for e in kept])
-    report = audit(log)
+    rules = rules_for(POLICY_REACH.get(policy, Reach.CIRCLE), day.market,
+                      widening=policy in WIDENING)
+    posted = day.jobs.posted
+
+    def reach_at(job: int, t: float) -> float:
+        return float(reach_km(t - posted[job], rules))
+
+    report = audit(log, Eligibility(day, rules, reach or reach_at))
     return PolicyMetrics(
         policy=policy,
         reach=str(POLICY_REACH.get(policy, "circle")),
@@ -165,6 +217,14 @@ def measure(policy: str, day: Day, log: Sequence[Event]) -> PolicyMetrics:
         others_rate=rate(others),
         general_rate=rate(present),
         gini_earnings=gini(earned[present]),
+        share_paid=float(paid.sum() / present.sum()) if present.any() else 0.0,
+        gini_paid=gini(earned[paid]),
+        offered_share=len(waits) / int(present.sum()) if present.any() else 0.0,
+        median_wait_first_offer_min=float(np.median(waits)) if len(waits) else None,
+        p90_wait_first_offer_min=float(np.percentile(waits, 90)) if len(waits) else None,
+        placed_by_noon=float(by_noon[present].mean()) if present.any() else 0.0,
+        claimed=0 if policy.startswith("hindsight") else sum(1 for e in kept if e.offer < 0),
+        late_accepts_refused=too_late,
         violations=report.total,
         violation_counts=report.as_json(),
         filled_by_hour=[int((times < midnight + (h + 1) * 3600).sum()) for h in HOURS],

@@ -20,6 +20,8 @@ Only the **reach** differs, and only where the policy being modelled has no serv
   (a WeChat group; Instawork-style apps). Nobody weighs travel for the worker.
 - ``lottery`` — a US worker-centre list: at 07:30 the workers present draw lots; later
   arrivals join the end of the list in arrival order; each job is offered down the list.
+- ``first_come_circle`` and ``lottery_circle`` — the same two held to the market's circle:
+  the honest comparison at equal reach (issue 14), beside the town-wide ones.
 - ``hindsight`` — offline, knowing the whole day (see ``hindsight.py``): the upper bound
   under the market's rules (the circle), so for gigmarket and greedy.
 - ``hindsight_town`` — the same bound without the circle: it bounds first-come and lottery.
@@ -42,14 +44,17 @@ from gigmarket.core.pool import F64, I64, Candidates, Exclusions, JobPool, Worke
 
 #: Short names, in the order reports list them.
 POLICY_NAMES: Final = (
-    "gigmarket", "greedy", "first_come", "lottery", "hindsight", "hindsight_town",
+    "gigmarket", "greedy", "first_come_circle", "lottery_circle", "first_come", "lottery",
+    "hindsight", "hindsight_town",
 )
 
 POLICY_LABELS: Final = {
     "gigmarket": ("零工市场智能派单", "gigmarket batched rounds"),
     "greedy": ("就近派单", "greedy nearest-first"),
-    "first_come": ("抢单（群里先到先得）", "first-come claim"),
-    "lottery": ("每日抽签", "daily lottery"),
+    "first_come_circle": ("抢单（服务圈内）", "first-come claim, within the circle"),
+    "lottery_circle": ("每日抽签（服务圈内）", "daily lottery, within the circle"),
+    "first_come": ("抢单（群里先到先得，全镇）", "first-come claim, town-wide"),
+    "lottery": ("每日抽签（全镇）", "daily lottery, town-wide"),
     "hindsight": ("事后最优（服务圈内上限）", "hindsight optimum, within the circle (bound)"),
     "hindsight_town": ("事后最优（全镇，不限服务圈）", "hindsight optimum, anywhere in town"),
 }
@@ -64,10 +69,15 @@ class Reach(enum.StrEnum):
     TOWN = "town"
 
 
+#: Policies that play the market's own rules, expanding reach included (``rules_for``).
+WIDENING: Final = frozenset({"gigmarket"})
+
 #: Each policy's reach: the one switch the baselines' eligibility turns on.
 POLICY_REACH: Final = {
     "gigmarket": Reach.CIRCLE,
     "greedy": Reach.CIRCLE,
+    "first_come_circle": Reach.CIRCLE,
+    "lottery_circle": Reach.CIRCLE,
     "first_come": Reach.TOWN,
     "lottery": Reach.TOWN,
     "hindsight": Reach.CIRCLE,
@@ -88,12 +98,18 @@ def town_km(market: Market) -> float:
     return diagonal * 1.001 + 0.01
 
 
-def rules_for(reach: Reach, market: Market) -> Rules:
-    """The market's rules with the travel limit ``reach`` asks for; everything else unchanged."""
+def rules_for(reach: Reach, market: Market, *, widening: bool = False) -> Rules:
+    """The market's rules with the travel limit ``reach`` asks for; everything else unchanged.
+
+    Expanding reach (``core.reach``) is the market's rule for gigmarket's own rounds; the
+    baselines and the bounds held to the circle keep to the circle (``widening`` False).
+    """
     if reach is Reach.CIRCLE:
-        return market.rules
+        if widening or market.rules.reach_expand_after_s is None:
+            return market.rules
+        return dataclasses.replace(market.rules, reach_expand_after_s=None)
     return dataclasses.replace(market.rules, max_travel_minutes=None,
-                               max_distance_km=town_km(market))
+                               max_distance_km=town_km(market), reach_expand_after_s=None)
 
 
 def circle_travel_minutes(rules: Rules) -> float:
@@ -190,9 +206,8 @@ class GreedyNearest:
 
 
 class DailyLottery:
-    name = "lottery"
-
-    def __init__(self, places: F64) -> None:
+    def __init__(self, places: F64, name: str = "lottery") -> None:
+        self.name = name
         #: Place on the day's list per day worker row (lower is offered first).
         self.places = places
 
@@ -214,4 +229,5 @@ class FirstComeClaim:
     in the race, only in whether they want the job (``Behaviour.accepts``).
     """
 
-    name = "first_come"
+    def __init__(self, name: str = "first_come") -> None:
+        self.name = name

@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from gigmarket.simulate.day import Day
 from gigmarket.simulate.metrics import HOURS, PolicyMetrics
@@ -26,6 +26,8 @@ from gigmarket.simulate.policies import (
 COLOURS = {
     "gigmarket": "#1565c0",
     "greedy": "#6d4c41",
+    "first_come_circle": "#ffb74d",
+    "lottery_circle": "#ba68c8",
     "first_come": "#ef6c00",
     "lottery": "#7b1fa2",
     "hindsight": "#9e9e9e",
@@ -61,15 +63,21 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+#: The baselines held to the same circle as gigmarket (issue 14's honest comparison).
+SAME_REACH: Final = ("greedy", "first_come_circle", "lottery_circle")
+
+
 def targets(results: dict[str, PolicyMetrics]) -> list[Target]:
-    """The issue's targets, judged on whichever policies were run (``None``: not judged).
+    """Issue 14's targets, judged on whichever policies were run (``None``: not judged).
 
     Each carries the same figure for the other policies, so a reader can tell a shortfall of
     gigmarket's from a ceiling every policy meets.
     """
     gm = results.get("gigmarket")
-    hs, fc, lot = results.get("hindsight"), results.get("first_come"), results.get("lottery")
+    fc = results.get("first_come")
+    lot_c = results.get("lottery_circle")
     rest = {n: m for n, m in results.items() if n != "gigmarket"}
+    online = {n: m for n, m in rest.items() if not n.startswith("hindsight")}
 
     def others(figure: dict[str, float | None]) -> dict[str, float]:
         return {n: v for n, v in figure.items() if v is not None}
@@ -77,42 +85,81 @@ def targets(results: dict[str, PolicyMetrics]) -> list[Target]:
     def judged(v: float | None, ok: bool) -> bool | None:
         return None if v is None else ok
 
-    best = hs.filled if hs else None
-    v = _ratio(gm.filled, best) if gm else None
-    # The denominator is the bound under the market's rules (the circle): the rules gigmarket
-    # must keep. Town-reach baselines may exceed 1 here; their in-circle fills cannot.
-    fill = Target("fill_vs_hindsight", "智能派单招满岗位数 ÷ 事后最优（服务圈内）",
-                  "gigmarket slots filled / hindsight optimum within the circle", v, ">= 0.97",
-                  judged(v, v is not None and v >= 0.97),
-                  others({n: _ratio(m.filled, best) for n, m in rest.items()}))
+    same = [results[n] for n in SAME_REACH if n in results]
+    best = max((m.filled_in_circle for m in same), default=None)
+    v = float(gm.filled_in_circle - best) if gm and best is not None else None
+    fill = Target("fill_in_circle_vs_same_reach",
+                  "智能派单服务圈内招满数 − 同范围最佳基线",
+                  "gigmarket fills within the circle − best same-reach baseline's", v, ">= 0",
+                  judged(v, v is not None and v >= 0),
+                  others({n: float(m.filled_in_circle) for n, m in rest.items()}), ".0f")
+    v = float(gm.filled - fc.filled) if gm and fc else None
+    total = Target("total_fill_vs_first_come", "智能派单总招满数 − 全镇抢单",
+                   "gigmarket total fills − town-wide first-come's", v, ">= 0",
+                   judged(v, v is not None and v >= 0),
+                   others({n: float(m.filled) for n, m in rest.items()}), ".0f")
     base = fc.mean_travel_min if fc else None
     v = _ratio(gm.mean_travel_min, base) if gm else None
-    travel = Target("travel_vs_first_come", "智能派单平均路程 ÷ 抢单平均路程",
-                    "gigmarket mean travel / first-come claim's", v, "<= 0.50",
-                    judged(v, v is not None and v <= 0.5),
+    travel = Target("travel_vs_first_come", "智能派单平均路程 ÷ 全镇抢单平均路程",
+                    "gigmarket mean travel / town-wide first-come's", v, "<= 0.60",
+                    judged(v, v is not None and v <= 0.6),
                     others({n: _ratio(m.mean_travel_min, base) for n, m in rest.items()}))
     v = gm.key_group_rate - gm.general_rate if gm else None
     key = Target("key_group_placement", "重点群体上岗率 − 总体上岗率",
                  "key-group placement rate − general rate", v, ">= 0",
                  judged(v, v is not None and v >= 0),
                  others({n: m.key_group_rate - m.general_rate for n, m in rest.items()}), "+.3f")
-    v = gm.gini_earnings - lot.gini_earnings if gm and lot else None
-    fair = Target("gini_vs_lottery", "收入基尼系数：智能派单 − 抽签",
-                  "earnings Gini: gigmarket − lottery", v, "<= 0",
+    v = gm.share_paid - lot_c.share_paid if gm and lot_c else None
+    paid = Target("share_paid_vs_lottery", "有收入者占比：智能派单 − 服务圈内抽签",
+                  "share of workers paid: gigmarket − same-reach lottery", v, ">= 0",
+                  judged(v, v is not None and v >= -1e-12),
+                  others({n: m.share_paid for n, m in results.items()}))
+    v = gm.gini_paid - lot_c.gini_paid if gm and lot_c else None
+    fair = Target("gini_paid_vs_lottery", "有收入者的收入基尼系数：智能派单 − 服务圈内抽签",
+                  "Gini among the paid: gigmarket − same-reach lottery", v, "<= 0",
                   judged(v, v is not None and v <= 1e-12),
-                  others({n: m.gini_earnings for n, m in results.items()}))
-    total = sum(m.violations for m in results.values())
-    safe = Target("violations", "各方案违反不变量次数合计", "invariant violations, all policies",
-                  float(total), "== 0", total == 0,
+                  others({n: m.gini_paid for n, m in results.items()}))
+    firsts = [m.median_time_to_fill_min for n, m in online.items()
+              if n.startswith("first_come") and m.median_time_to_fill_min is not None]
+    quickest = min(firsts) if firsts else None
+    v = (gm.median_time_to_fill_min - quickest
+         if gm and gm.median_time_to_fill_min is not None and quickest is not None else None)
+    ttf = Target("time_to_fill_vs_first_come",
+                 "岗位接单用时中位数（分）：智能派单 − 抢单（较快者）",
+                 "median time-to-fill (min): gigmarket − the quicker first-come's", v, "<= 0",
+                 judged(v, v is not None and v <= 1e-12),
+                 others({n: m.median_time_to_fill_min for n, m in online.items()}), "+.2f")
+    broken = sum(m.violations for m in results.values())
+    safe = Target("violations", "各方案违反不变量及资格次数合计",
+                  "invariant violations and eligibility breaks, all policies",
+                  float(broken), "== 0", broken == 0,
                   others({n: float(m.violations) for n, m in results.items()}), ".0f")
-    return [fill, travel, key, fair, safe]
+    return [fill, total, travel, key, paid, fair, ttf, safe]
+
+
+#: ``report.json``'s layout; raised on any change a reader could trip over
+#: (docs/simulate-report.md describes every field).
+SCHEMA_VERSION = 2
+
+
+def report_json(days: Sequence[tuple[Day, dict[str, PolicyMetrics],
+                                     dict[str, dict[str, float]]]]) -> dict[str, Any]:
+    """The whole ``report.json``: one entry per day played (see docs/simulate-report.md)."""
+    first = days[0][0]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "market": first.market.id,
+        "seed": first.seed,
+        "days": [as_json(day, results, runtime) for day, results, runtime in days],
+    }
 
 
 def as_json(
     day: Day, results: dict[str, PolicyMetrics], runtime: dict[str, dict[str, float]]
 ) -> dict[str, Any]:
-    """Everything but ``runtime`` depends only on the seed and sizes."""
+    """One day's entry. Everything but ``runtime`` depends only on the seed and sizes."""
     return {
+        "day_type": day.kind,
         "market": day.market.id,
         "seed": day.seed,
         "date": day.date_iso(),
@@ -132,7 +179,8 @@ def _fmt(v: float | int | None, spec: str) -> str:
     return "—" if v is None else format(v, spec)
 
 
-_COLUMNS: tuple[tuple[str, str, Callable[[PolicyMetrics, PolicyMetrics | None], str]], ...] = (
+_Columns = tuple[tuple[str, str, Callable[[PolicyMetrics, PolicyMetrics | None], str]], ...]
+_COLUMNS: _Columns = (
     ("reach", ">6", lambda m, h: m.reach),
     ("filled", ">7", lambda m, h: f"{m.filled}/{m.slots}"),
     ("in circle", ">9", lambda m, h: str(m.filled_in_circle)),
@@ -152,17 +200,38 @@ _COLUMNS: tuple[tuple[str, str, Callable[[PolicyMetrics, PolicyMetrics | None], 
 )
 
 
-def table(results: dict[str, PolicyMetrics]) -> str:
-    """A fixed-width table for the terminal (figures in %, minutes, counts)."""
+#: The fairness figures of issue 14, a second table beneath the first.
+_FAIRNESS: _Columns = (
+    ("paid%", ">5", lambda m, h: _fmt(100 * m.share_paid, ".1f")),
+    ("Gini paid", ">9", lambda m, h: _fmt(m.gini_paid, ".3f")),
+    ("offered%", ">8", lambda m, h: _fmt(100 * m.offered_share, ".1f")),
+    ("wait1 med", ">9", lambda m, h: _fmt(m.median_wait_first_offer_min, ".1f")),
+    ("wait1 p90", ">9", lambda m, h: _fmt(m.p90_wait_first_offer_min, ".1f")),
+    ("noon%", ">5", lambda m, h: _fmt(100 * m.placed_by_noon, ".1f")),
+    ("key grp", ">7", lambda m, h: _fmt(100 * m.key_group_rate, ".1f")),
+    ("all", ">5", lambda m, h: _fmt(100 * m.general_rate, ".1f")),
+    ("kg-all", ">6", lambda m, h: _fmt(100 * (m.key_group_rate - m.general_rate), "+.1f")),
+)
+
+
+def _grid(results: dict[str, PolicyMetrics], columns: _Columns) -> list[str]:
     h = results.get("hindsight")
     name_w = max(len(n) for n in [*results, "policy"])
-    cells = [[name.ljust(name_w)] + [format(fn(m, h), spec) for _, spec, fn in _COLUMNS]
+    cells = [[name.ljust(name_w)] + [format(fn(m, h), spec) for _, spec, fn in columns]
              for name, m in results.items()]
-    head = ["policy".ljust(name_w)] + [format(title, spec) for title, spec, _ in _COLUMNS]
+    head = ["policy".ljust(name_w)] + [format(title, spec) for title, spec, _ in columns]
     widths = [max(len(r[i]) for r in [head, *cells]) for i in range(len(head))]
     lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
                        enumerate(zip(row, widths, strict=True))) for row in [head, *cells]]
     lines.insert(1, "-" * len(lines[0]))
+    return lines
+
+
+def table(results: dict[str, PolicyMetrics]) -> str:
+    """A fixed-width table for the terminal (figures in %, minutes, counts)."""
+    lines = _grid(results, _COLUMNS)
+    lines.append("")
+    lines += _grid(results, _FAIRNESS)
     lines.append("")
     for t in targets(results):
         mark = {True: "met", False: "NOT met", None: "not judged"}[t.met]
@@ -448,6 +517,7 @@ service circle, first-come and the lottery do not.</span></p>
 {travel_chart}
 
 <h2>公平 Fairness</h2>
+{fairness_table(results)}
 {kg_chart}
 {gini_chart}
 
@@ -513,3 +583,36 @@ Policies run: {", ".join(names)}.</p>
 </body></html>
 """
     return _CJK_WRAP.sub("", text)
+
+
+#: The figures the issue's targets read, one row per day and policy.
+_ACROSS: _Columns = (
+    ("filled", ">6", lambda m, h: str(m.filled)),
+    ("in circle", ">9", lambda m, h: str(m.filled_in_circle)),
+    ("travel", ">6", lambda m, h: _fmt(m.mean_travel_min, ".1f")),
+    ("ttf min", ">7", lambda m, h: _fmt(m.median_time_to_fill_min, ".1f")),
+    *_FAIRNESS,
+    ("viol", ">4", lambda m, h: str(m.violations)),
+)
+
+
+def fairness_table(results: dict[str, PolicyMetrics]) -> str:
+    """Issue 14's fairness figures as an HTML table, one row per policy."""
+    heads = {
+        "paid%": "有收入者占比 % Paid", "Gini paid": "有收入者基尼 Gini among paid",
+        "offered%": "收到邀约 % Offered", "wait1 med": "首个邀约等候 中位 (分) Wait median",
+        "wait1 p90": "首个邀约等候 p90 (分)", "noon%": "中午前上岗 % By noon",
+        "key grp": "重点群体上岗 % Key", "all": "全体上岗 % All", "kg-all": "差 Key − all",
+    }
+    head = "".join(f"<th>{_esc(heads.get(title, title))}</th>" for title, _, _ in _FAIRNESS)
+    rows = "".join(
+        f"<tr><td>{_label(name)}</td>"
+        + "".join(f"<td>{_esc(fn(m, None))}</td>" for _, _, fn in _FAIRNESS) + "</tr>"
+        for name, m in results.items())
+    return f"<table><tr><th>方式 Policy</th>{head}</tr>{rows}</table>"
+
+
+def across_days(days: Sequence[tuple[Day, dict[str, PolicyMetrics], Any]]) -> str:
+    """Every day and policy in one table, the day type prefixed to the policy's name."""
+    rows = {f"{day.kind}/{name}": m for day, results, _ in days for name, m in results.items()}
+    return "\n".join(["Across days:", *_grid(rows, _ACROSS)])

@@ -17,7 +17,7 @@ from gigmarket.simulate.audit import audit
 from gigmarket.simulate.behaviour import Behaviour, Stream, pair_uniform
 from gigmarket.simulate.command import main
 from gigmarket.simulate.compare import compare, online_policy
-from gigmarket.simulate.day import Day, generate_day
+from gigmarket.simulate.day import Day, DayType, generate_day
 from gigmarket.simulate.engine import Engine
 from gigmarket.simulate.events import Event, EventKind
 from gigmarket.simulate.hindsight import best_assignment, hindsight_log, usable_pairs
@@ -29,7 +29,7 @@ from gigmarket.simulate.policies import (
     circle_travel_minutes,
     rules_for,
 )
-from gigmarket.simulate.report import as_json, page, table
+from gigmarket.simulate.report import SCHEMA_VERSION, as_json, page, table
 
 ONLINE = [n for n in POLICY_NAMES if not n.startswith("hindsight")]
 #: The bound each reach's policies are held to.
@@ -98,7 +98,7 @@ def test_policy_keeps_invariants(small_day_runs: Any, policy: str) -> None:
 def test_offer_policies_make_offers_and_see_declines(small_day_runs: Any, policy: str) -> None:
     """The day exercises the hard paths: offers or broadcasts, declines, and cancellations."""
     kinds = {e.kind for e in small_day_runs.logs[policy]}
-    if policy == "first_come":
+    if policy.startswith("first_come"):
         assert {EventKind.BROADCAST, EventKind.CLAIM_LOST} <= kinds
     else:
         assert {EventKind.OFFER_DECLINED, EventKind.OFFER_EXPIRED} <= kinds
@@ -220,12 +220,16 @@ _EAGER = Behaviour(3, accept_intercept=30.0, no_answer_phone=0.0, no_answer_kios
     (5.0, "greedy", False),
     (5.0, "first_come", True),
     (5.0, "lottery", True),
+    (5.0, "first_come_circle", False),
+    (5.0, "lottery_circle", False),
     (5.0, "hindsight", False),
     (5.0, "hindsight_town", True),
     (1.0, "gigmarket", True),
     (1.0, "greedy", True),
     (1.0, "first_come", True),
     (1.0, "lottery", True),
+    (1.0, "first_come_circle", True),
+    (1.0, "lottery_circle", True),
     (1.0, "hindsight", True),
     (1.0, "hindsight_town", True),
 ])
@@ -411,14 +415,86 @@ def test_command_writes_table_json_and_html(tmp_path: Any, capsys: Any,
         encoding="utf-8")
     out = tmp_path / "out"
     code = main(["--market", "t", "--config", str(config), "--workers", "60", "--slots", "40",
-                 "--out", str(out), "--no-progress", "--seed", "4"])
+                 "--out", str(out), "--no-progress", "--seed", "4", "--days", "all"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "gigmarket" in printed and "hindsight" in printed
+    assert all(f"== {kind} day ==" in printed for kind in DayType)
+    assert "Across days:" in printed and "rush/lottery_circle" in printed
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert set(report["policies"]) == set(POLICY_NAMES)
+    assert report["schema_version"] == SCHEMA_VERSION
+    assert [d["day_type"] for d in report["days"]] == [k.value for k in DayType]
+    for entry in report["days"]:
+        assert set(entry["policies"]) == set(POLICY_NAMES)
+        for m in entry["policies"].values():
+            assert {"share_paid", "gini_paid", "median_wait_first_offer_min",
+                    "p90_wait_first_offer_min", "placed_by_noon", "key_group_rate",
+                    "general_rate"} <= set(m)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "<script" not in html and "http" not in html.split("</style>")[1]
+    assert (out / "report-rush.html").exists()
+    assert "有收入者基尼" in html and "Key − all" in html
+
+
+def test_unknown_day_type_is_refused_by_name(capsys: Any) -> None:
+    """``--days`` names a bad day type in its error, and lists the good ones."""
+    with pytest.raises(SystemExit):
+        main(["--days", "normal,stormy"])
+    err = capsys.readouterr().err
+    assert "'stormy'" in err and "rush" in err
+
+
+def test_day_types_scale_the_day() -> None:
+    """Rainy halves the workers, rush triples the slots, outskirts spreads the jobs wider;
+    each from the same seed as the normal day."""
+    normal = generate_day(MARKET, SKILLS, seed=3, workers=200, slots=150)
+    rainy = generate_day(MARKET, SKILLS, seed=3, workers=200, slots=150, kind="rainy")
+    rush = generate_day(MARKET, SKILLS, seed=3, workers=200, slots=150, kind=DayType.RUSH)
+    far = generate_day(MARKET, SKILLS, seed=3, workers=200, slots=150, kind="outskirts")
+    assert (len(normal.workers), len(rainy.workers), len(rush.workers)) == (200, 100, 200)
+    assert int(normal.jobs.headcount.sum()) == 150 == int(rainy.jobs.headcount.sum())
+    assert int(rush.jobs.headcount.sum()) == 450
+    assert (normal.kind, rainy.kind, rush.kind, far.kind) == ("normal", "rainy", "rush",
+                                                              "outskirts")
+
+    def spread(day: Day) -> float:
+        return float(np.std(day.jobs.lat) + np.std(day.jobs.lon))
+
+    assert spread(far) > 1.3 * spread(normal)
+
+
+def test_fairness_figures_from_a_hand_made_log() -> None:
+    """Share paid, Gini among the paid, wait to a first offer and placement by noon, on a
+    log small enough to work out by hand."""
+    day = _day(2, 4, 3)
+    noon = day.midnight + 12 * 3600
+    job = 0
+    start, until = float(day.jobs.start[job]), float(day.jobs.end[job])
+    log = [
+        Event(noon - 7200, EventKind.CHECKIN, worker=0),
+        Event(noon - 7200, EventKind.CHECKIN, worker=1),
+        Event(noon - 3600, EventKind.CHECKIN, worker=2),
+        Event(noon - 7200, EventKind.JOB_POSTED, job=job, count=9, start=start, until=until),
+        Event(noon - 6600, EventKind.OFFER_MADE, worker=0, job=job, offer=0, until=noon),
+        Event(noon - 6500, EventKind.OFFER_ACCEPTED, worker=0, job=job, offer=0),
+        Event(noon - 6500, EventKind.ASSIGNED, worker=0, job=job, offer=0, assignment=0,
+              start=start, until=until, travel_minutes=3.0, pay_fen=100.0),
+        Event(noon + 600, EventKind.OFFER_MADE, worker=2, job=job, offer=1, until=noon + 700),
+        Event(noon + 650, EventKind.OFFER_ACCEPTED, worker=2, job=job, offer=1),
+        Event(noon + 650, EventKind.ASSIGNED, worker=2, job=job, offer=1, assignment=1,
+              start=start, until=until, travel_minutes=3.0, pay_fen=300.0),
+        Event(start, EventKind.CHECKED_IN, worker=0, job=job, assignment=0),
+        Event(start, EventKind.CHECKED_IN, worker=2, job=job, assignment=1),
+    ]
+    m = measure("gigmarket", day, log)
+    assert m.share_paid == pytest.approx(2 / 3)
+    assert m.gini_paid == pytest.approx(gini([100.0, 300.0]))
+    assert m.gini_paid < m.gini_earnings
+    # Waits of 10 and 70 minutes; worker 1 never had an offer.
+    assert m.offered_share == pytest.approx(2 / 3)
+    assert m.median_wait_first_offer_min == pytest.approx(40.0)
+    assert m.p90_wait_first_offer_min == pytest.approx(64.0)
+    assert m.placed_by_noon == pytest.approx(1 / 3)
 
 
 def test_report_renders_a_single_policy_run() -> None:
