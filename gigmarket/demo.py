@@ -18,6 +18,8 @@ from gigmarket.core.model import Role
 from gigmarket.credentials import token_hash
 from gigmarket.services import jobs, offers, workers
 from gigmarket.services.context import Context, Principal
+from gigmarket.store import employers as employer_store
+from gigmarket.store import workers as worker_store
 from gigmarket.store.ledger import new_id
 
 log = logging.getLogger("gigmarket.demo")
@@ -36,14 +38,15 @@ def _principal(role: Role, user_id: str) -> Principal:
     return Principal(role, user_id, token_hash(f"demo:{user_id}"))
 
 
-async def _account(ctx: Context, table: str, prefix: str, phone: str) -> str:
-    row = await ctx.ledger.one(f"SELECT id FROM {table} WHERE phone = ?", (phone,))
-    if row is not None:
-        return str(row["id"])
+async def _account(ctx: Context, role: Role, phone: str) -> str:
+    accounts = worker_store if role is Role.WORKER else employer_store
+    known: str | None = await accounts.id_by_phone(ctx.ledger, phone)
+    if known is not None:
+        return known
+    prefix = "w" if role is Role.WORKER else "e"
     uid = new_id(prefix)
     async with ctx.ledger.transaction() as tx:
-        await tx.execute(f"INSERT INTO {table} (id, phone, created_at, updated_at)"
-                         " VALUES (?, ?, ?, ?)", (uid, phone, tx.now, tx.now))
+        await accounts.create_with_phone(tx, uid, phone)
         await tx.event(f"{'worker' if prefix == 'w' else 'employer'}.registered",
                        market_id=None, actor=uid, subject=uid, payload={"via": "demo"})
     return uid
@@ -64,7 +67,7 @@ async def run_demo(ctx: Context, market_id: str = "shiling", n_workers: int = 60
     tz = ctx.tz(market_id)
     people: list[Principal] = []
     for i in range(n_workers):
-        uid = await _account(ctx, "workers", "w", f"170{i:08d}")
+        uid = await _account(ctx, Role.WORKER, f"170{i:08d}")
         p = _principal(Role.WORKER, uid)
         skills = rng.sample(["loading", "cleaning", "sorting_packing", "leather_craft",
                              "construction_helper", "kitchen_helper"], k=rng.randint(1, 3))
@@ -74,13 +77,13 @@ async def run_demo(ctx: Context, market_id: str = "shiling", n_workers: int = 60
         people.append(p)
     bosses: list[Principal] = []
     for i in range(n_employers):
-        uid = await _account(ctx, "employers", "e", f"171{i:08d}")
+        uid = await _account(ctx, Role.EMPLOYER, f"171{i:08d}")
         p = _principal(Role.EMPLOYER, uid)
         await jobs.put_employer_profile(ctx, p, {
             "name": "演示老板", "org_name": ORGS[i % len(ORGS)],
             "credit_code": _credit_code(i)})
         async with ctx.ledger.transaction() as tx:
-            await tx.execute("UPDATE employers SET verified = 1 WHERE id = ?", (uid,))
+            await employer_store.verify(tx, uid)
         bosses.append(p)
     log.info("demo: %d workers and %d employers in %s", n_workers, n_employers, market_id)
 

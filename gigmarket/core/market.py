@@ -64,6 +64,10 @@ class Rules:
 
     batch_interval_s: float = 3.0
     offer_timeout_s: float = 45.0
+    #: An offer to a worker with no live connection runs out this soon (issue 10): it stays
+    #: theirs when they come back, and meanwhile does not hold the slot for the full timeout.
+    #: The simulator's absence comparison chose this over preferring connected workers.
+    away_offer_timeout_s: float = 15.0
     max_travel_minutes: float | None = 15.0
     max_distance_km: float | None = None
     speed_kmh: float = 15.0
@@ -84,6 +88,22 @@ class Rules:
     pay_confirm_hours: float = 48.0
     #: A cancellation (either side) this close to the start lowers that side's reliability.
     late_cancel_hours: float = 12.0
+    #: Expanding reach (``core.reach``, issue 14): a job still unfilled this long after
+    #: posting starts to reach beyond the service circle; ``None`` keeps every job inside.
+    reach_expand_after_s: float | None = None
+    #: Each step widens the reach by this much travel time ...
+    reach_step_minutes: float = 5.0
+    #: ... every this many seconds ...
+    reach_step_every_s: float = 300.0
+    #: ... up to the market's maximum travel time.
+    max_reach_minutes: float = 30.0
+    #: A worker is sent beyond the circle only after waiting this long for work (``None``:
+    #: at once), so the far jobs go to those nobody near has taken, not to the morning's
+    #: first arrivals, whom jobs inside the circle would have filled later.
+    reach_worker_wait_s: float | None = None
+    #: The market's default travel supplement per road km beyond the circle's edge (fen), which
+    #: an employer agrees to when posting unless they set another rate.
+    travel_supplement_fen_per_km: int = 100
     weights: CostWeights = field(default_factory=CostWeights)
 
     @property
@@ -112,6 +132,16 @@ class Rules:
 
 
 @dataclass(frozen=True, slots=True)
+class Contacts:
+    """Where a worker is sent for what the server cannot do (``[contacts]`` in the market file)."""
+
+    #: Where to get or renew a certificate (a training centre, the market desk), issue 10.
+    training: str = ""
+    #: The market desk's phone, shown when a hired worker has no phone of their own.
+    desk_phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Market:
     id: str
     name: str
@@ -122,6 +152,7 @@ class Market:
     stations: tuple[Station, ...]
     skills: tuple[str, ...]
     rules: Rules
+    contacts: Contacts = field(default_factory=Contacts)
 
     def station(self, station_id: str) -> Station | None:
         return next((s for s in self.stations if s.id == station_id), None)
@@ -146,6 +177,8 @@ class Market:
             ],
             "skills": list(self.skills),
             "rules": self.rules.as_json(),
+            "contacts": {"training": self.contacts.training,
+                         "desk_phone": self.contacts.desk_phone},
         }
 
 
@@ -156,6 +189,24 @@ def _build(cls: type, table: dict[str, Any], where: str) -> Any:
         raise ValidationError(f"unknown key {unknown[0]!r} in {where}",
                               field=f"{where}.{unknown[0]}")
     return cls(**table)
+
+
+def _check_reach(rules: Rules) -> None:
+    """Expanding reach's rules (issue 14) must make sense: steps forward, nothing negative."""
+    checks = (
+        ("reach_step_every_s", rules.reach_step_every_s > 0),
+        ("reach_step_minutes", rules.reach_step_minutes > 0),
+        ("max_reach_minutes", rules.max_reach_minutes > 0),
+        ("travel_supplement_fen_per_km", isinstance(rules.travel_supplement_fen_per_km, int)
+         and rules.travel_supplement_fen_per_km >= 0),
+        ("reach_expand_after_s", rules.reach_expand_after_s is None
+         or rules.reach_expand_after_s >= 0),
+        ("reach_worker_wait_s", rules.reach_worker_wait_s is None
+         or rules.reach_worker_wait_s >= 0),
+    )
+    for name, ok in checks:
+        if not ok:
+            raise ValidationError(f"rules.{name} is out of range", field=f"rules.{name}")
 
 
 def parse_skills(table: dict[str, Any]) -> dict[str, Skill]:
@@ -177,9 +228,11 @@ def parse_market(table: dict[str, Any], skills: dict[str, Skill]) -> Market:
     rules_t = dict(t.pop("rules", {}))
     weights = _build(CostWeights, rules_t.pop("weights", {}), "rules.weights")
     rules = _build(Rules, {**rules_t, "weights": weights}, "rules")
+    _check_reach(rules)
     stations = tuple(_build(Station, s, "station") for s in t.pop("station", []))
     centre_t = t.pop("centre")
     bounds = _build(Bounds, t.pop("bounds"), "bounds")
+    contacts = _build(Contacts, t.pop("contacts", {}), "contacts")
     market_skills = tuple(t.pop("skills", list(skills)))
     for code in market_skills:
         if code not in skills:
@@ -194,6 +247,7 @@ def parse_market(table: dict[str, Any], skills: dict[str, Skill]) -> Market:
         stations=stations,
         skills=market_skills,
         rules=rules,
+        contacts=contacts,
     )
     if t:
         raise ValidationError(f"unknown key {sorted(t)[0]!r} in market", field=sorted(t)[0])

@@ -4,8 +4,9 @@ SPEC 4 in four steps, each a pure function over the columnar pools of ``core.poo
 
 1. :func:`eligible_pairs` — every (worker, job) pair that may be offered. A worker may take a
    job when they hold every required skill (and a verified certificate where the skill needs
-   one), the straight-line distance is within ``Rules.reach_km``, the job's hourly pay meets
-   the worker's minimum (piece rates pass), they can arrive by the start (plus
+   one), the straight-line distance is within the job's reach (``core.reach``: the market's
+   service circle, ``Rules.reach_km``, widened for a job that has waited), the job's hourly
+   pay meets the worker's minimum (piece rates pass), they can arrive by the start (plus
    ``arrival_grace_minutes``), they are available until the job ends, it does not overlap an
    assignment they have accepted, and the pair is not excluded (declined, expired, blocked).
    Pairs come from KD-trees over locally projected km, searched per required-skill signature
@@ -23,7 +24,8 @@ SPEC 4 in four steps, each a pure function over the columnar pools of ``core.poo
    term         value                                                                range
    ===========  ===================================================================  =======
    travel       ``w * min(travel_minutes / limit, 1)``; limit = the travel time at   [0, w]
-                the edge of the service circle (60 min when the market sets none)
+                the edge of the service circle (60 min when the market sets none);
+                with expanding reach the cap is ``max_reach_minutes / limit``
    waited       ``-w * min(waited_s / 3600, 4) / 4``: four hours' wait earns all     [-w, 0]
    key_group    ``-w`` for a manager-verified key-group member (重点群体)             [-w, 0]
    rating       ``-w * (rating - 3) / 2``: 5 stars earns ``w``, 1 star costs it      [-w, w]
@@ -59,6 +61,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from scipy.spatial import cKDTree
 
+from gigmarket.core import reach
 from gigmarket.core.geo import local_distance_km, project_km, search_radius_km, z_order
 from gigmarket.core.market import Rules
 from gigmarket.core.pool import (
@@ -190,12 +193,17 @@ def _travel_minutes(distance_km: F64, rules: Rules) -> F64:
 class _Frame:
     """Both pools in one flat km frame, with KD-trees over workers for radius searches."""
 
-    def __init__(self, workers: WorkerPool, jobs: JobPool, reach_km: float) -> None:
+    def __init__(self, workers: WorkerPool, jobs: JobPool, job_reach_km: F64) -> None:
         lats = np.concatenate([workers.lat, jobs.lat])
         lons = np.concatenate([workers.lon, jobs.lon])
         lat0 = float((lats.min() + lats.max()) / 2)
         lon0 = float((lons.min() + lons.max()) / 2)
-        self.workers, self.jobs, self.reach_km = workers, jobs, reach_km
+        self.workers, self.jobs = workers, jobs
+        #: Each job's reach (``core.reach``: the circle, wider for jobs that wait), and the
+        #: widest, which the searches use as their radius.
+        self.job_reach_km = job_reach_km
+        reach_km = float(job_reach_km.max()) if len(job_reach_km) else 0.0
+        self.reach_km = reach_km
         self.worker_xy = project_km(workers.lat, workers.lon, lat0, lon0)
         self.job_xy = project_km(jobs.lat, jobs.lon, lat0, lon0)
         self.worker_cos = np.cos(np.radians(workers.lat))
@@ -255,7 +263,7 @@ class _Frame:
         """Pairs of ``w_rows`` (indexed by ``tree``) and ``j_rows`` within reach, in chunks."""
         for js, w, jl in self.found(w_rows, tree, j_rows):
             d = self.distance(w, js, jl)
-            near = np.flatnonzero(d <= self.reach_km)
+            near = np.flatnonzero(d <= self.job_reach_km[js[jl]])
             yield w[near], js[jl[near]], d[near]
 
 
@@ -263,7 +271,8 @@ class _PairRules:
     """The rules judged per pair, with the round's lookups built once."""
 
     def __init__(
-        self, workers: WorkerPool, jobs: JobPool, rules: Rules, now: float, exclusions: Exclusions
+        self, workers: WorkerPool, jobs: JobPool, rules: Rules, now: float, exclusions: Exclusions,
+        job_reach_km: F64,
     ) -> None:
         self.workers, self.jobs, self.rules = workers, jobs, rules
         order = np.argsort(workers.busy_worker, kind="stable")
@@ -287,7 +296,7 @@ class _PairRules:
         # Jobs that every pair within reach can reach in time: travel time grows with
         # distance in floating point too (a product with positive constants rounds
         # monotonically), so the pair at the very edge passing means all pass.
-        edge_s = float(_travel_minutes(np.array([rules.reach_km]), rules)[0]) * 60.0
+        edge_s = _travel_minutes(job_reach_km, rules) * 60.0
         self.arrival_binds = ~(edge_s <= self.travel_s_left)
         # Workers whose pairs need the overlap or exclusion join at all.
         self.has_either = self.has_busy | self.has_ban
@@ -358,8 +367,13 @@ class _Search:
         self, workers: WorkerPool, jobs: JobPool, rules: Rules, now: float, exclusions: Exclusions
     ) -> None:
         self.workers, self.jobs = workers, jobs
-        self.frame = _Frame(workers, jobs, rules.reach_km)
-        self.rules = _PairRules(workers, jobs, rules, now, exclusions)
+        # A job that has waited may reach beyond the circle (issue 14): read from its age.
+        job_reach_km = reach.reach_km(now - jobs.posted_at, rules)
+        self.frame = _Frame(workers, jobs, job_reach_km)
+        self.rules = _PairRules(workers, jobs, rules, now, exclusions, job_reach_km)
+        self.widening = reach.widens(rules) and rules.reach_worker_wait_s is not None
+        self.circle_km = rules.reach_km
+        self.leave_circle = reach.may_leave_circle(workers.waited_s, rules)
 
     def eligible(self) -> Iterator[_Chunk]:
         """Every eligible pair, in chunks; each job in one chunk.
@@ -407,7 +421,9 @@ class _Search:
         sel = np.flatnonzero(keep)
         w, jl = w[sel], jl[sel]
         d = self.frame.distance(w, js, jl)
-        keep = d <= self.frame.reach_km
+        keep = d <= self.frame.job_reach_km[js][jl]
+        if self.widening:
+            keep &= (d <= self.circle_km) | self.leave_circle[w]
         if rules.arrival_binds[js].any():
             left = rules.travel_s_left[js][jl]
             keep &= _travel_minutes(d, rules.rules) * 60.0 <= left
@@ -527,7 +543,11 @@ def _travel_limit_minutes(rules: Rules) -> float:
 
 
 def _travel_term(travel_minutes: F64, rules: Rules) -> F64:
-    return rules.weights.travel * np.minimum(travel_minutes / _travel_limit_minutes(rules), 1.0)
+    limit = _travel_limit_minutes(rules)
+    # Beyond the circle (a job that waited, core.reach) travel keeps costing more, so the
+    # nearest of the far workers is asked first; inside it the term is unchanged.
+    cap = max(rules.max_reach_minutes / limit, 1.0) if reach.widens(rules) else 1.0
+    return rules.weights.travel * np.minimum(travel_minutes / limit, cap)
 
 
 def _sum(terms: dict[str, F64], keys: Sequence[str], n: int) -> F64:

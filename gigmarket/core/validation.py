@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
+from gigmarket.core.certificates import Declared, parse_declared
 from gigmarket.core.errors import ValidationError
 from gigmarket.core.market import Bounds, Market, Rules
 from gigmarket.core.model import Money, WageUnit
@@ -354,6 +355,8 @@ class WorkerProfileDraft:
     skills: tuple[str, ...]
     min_wage: Money | None
     id_number: str | None
+    #: ``None``: the body left certificates out (they stay as they are).
+    certificates: tuple[Declared, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,12 +393,19 @@ def parse_worker_profile(
     body: object, *, skill_codes: Iterable[str], today: date | None = None
 ) -> WorkerProfileDraft:
     """``PUT /me/profile`` by a worker."""
-    b = exact_fields(body, required={"name", "skills"}, optional={"min_wage", "id_number"})
+    b = exact_fields(body, required={"name", "skills"},
+                     optional={"min_wage", "id_number", "certificates"})
     name = text(b["name"], "name", max_len=20)
-    skills = _skill_codes(b["skills"], skill_codes)
+    skill_list = list(skill_codes)
+    skills = _skill_codes(b["skills"], skill_list)
     min_wage = None if b.get("min_wage") is None else money(b["min_wage"], "min_wage")
     number = None if b.get("id_number") is None else id_number(b["id_number"], today=today)
-    return WorkerProfileDraft(name=name, skills=skills, min_wage=min_wage, id_number=number)
+    certificates = None
+    if b.get("certificates") is not None:
+        certificates = parse_declared(b["certificates"], skill_codes=skill_list,
+                                      today=today or date.today())
+    return WorkerProfileDraft(name=name, skills=skills, min_wage=min_wage, id_number=number,
+                              certificates=certificates)
 
 
 def parse_employer_profile(body: object) -> EmployerProfileDraft:

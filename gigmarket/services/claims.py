@@ -14,17 +14,19 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from gigmarket import protocol
 from gigmarket.core.errors import ConflictError, NotFoundError
 from gigmarket.core.market import Market
 from gigmarket.core.matching import REASONS, eligible_pairs
-from gigmarket.core.model import JobState, Role
+from gigmarket.core.model import JobState, Role, WorkerState
 from gigmarket.services import offers as offer_service
 from gigmarket.services import views
 from gigmarket.services.auth import require
 from gigmarket.services.context import Context, Principal, tell_market, worker_recipient
 from gigmarket.services.live_pools import build_pools
 from gigmarket.services.live_records import rebuild_market
-from gigmarket.store.ledger import Row, new_id
+from gigmarket.store import assignments, blocks, employers, jobs, transitions, workers
+from gigmarket.store.ledger import Row
 
 log = logging.getLogger("gigmarket.claims")
 
@@ -71,7 +73,7 @@ async def _judge(ctx: Context, market: Market, worker_id: str,
 
 async def _checked_in_worker(ctx: Context, principal: Principal, market_id: str) -> Row:
     require(principal, Role.WORKER)
-    worker = await ctx.ledger.one("SELECT * FROM workers WHERE id = ?", (principal.user_id,))
+    worker = await workers.get(ctx.ledger, principal.user_id)
     assert worker is not None
     if worker["market_id"] != market_id or worker["state"] == "offline":
         raise ConflictError("check in at this market first", code="not_checked_in",
@@ -84,19 +86,12 @@ async def claimable(ctx: Context, principal: Principal, market_id: str) -> dict[
     market = ctx.market(market_id)
     worker = await _checked_in_worker(ctx, principal, market_id)
     now = ctx.clock()
-    rows = await ctx.ledger.all(
-        "SELECT * FROM jobs WHERE market_id = ? AND state = 'open' AND created_at <= ?"
-        " AND headcount - accepted - pending > 0 ORDER BY start_at LIMIT 200",
-        (market_id, now - market.rules.claim_after_s),
-    )
+    rows = await jobs.claimable_in(ctx.ledger, market_id, now - market.rules.claim_after_s)
     if not rows:
         return {"market_id": market_id, "jobs": []}
     verdicts = await _judge(ctx, market, worker["id"], [r["id"] for r in rows])
-    blocked = {r["employer_id"] for r in await ctx.ledger.all(
-        "SELECT employer_id FROM blocks WHERE worker_id = ?", (worker["id"],))}
-    employers = {e["id"]: e for e in await ctx.ledger.all(
-        f"SELECT * FROM employers WHERE id IN ({','.join('?' * len(rows))})",
-        [r["employer_id"] for r in rows])}
+    blocked = await blocks.employers_blocked_by(ctx.ledger, worker["id"])
+    by_id = await employers.of_ids(ctx.ledger, [r["employer_id"] for r in rows])
     out = []
     for r in rows:
         v = verdicts[r["id"]]
@@ -104,7 +99,7 @@ async def claimable(ctx: Context, principal: Principal, market_id: str) -> dict[
             continue
         summary = views.job_summary(r, lambda t: ctx.iso(t, market_id),
                                     distance_km=v.distance_km, travel_minutes=v.travel_minutes,
-                                    employer=employers[r["employer_id"]])
+                                    employer=by_id[r["employer_id"]])
         summary["open_slots"] = r["headcount"] - r["accepted"] - r["pending"]
         out.append(summary)
     return {"market_id": market_id, "jobs": out}
@@ -112,7 +107,7 @@ async def claimable(ctx: Context, principal: Principal, market_id: str) -> dict[
 
 async def claim(ctx: Context, principal: Principal, job_id: str) -> dict[str, Any]:
     require(principal, Role.WORKER)
-    job = await ctx.ledger.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    job = await jobs.get(ctx.ledger, job_id)
     if job is None or job["state"] == JobState.PENDING_REVIEW.value:
         raise NotFoundError("no such job", field="job_id")
     market = ctx.market(job["market_id"])
@@ -123,8 +118,7 @@ async def claim(ctx: Context, principal: Principal, job_id: str) -> dict[str, An
     if ctx.clock() - job["created_at"] < market.rules.claim_after_s:
         raise ConflictError("this job is not open to claims yet", code="not_claimable_yet",
                             field="job_id")
-    if await ctx.ledger.one("SELECT 1 FROM blocks WHERE worker_id = ? AND employer_id = ?",
-                            (worker["id"], job["employer_id"])) is not None:
+    if await blocks.between(ctx.ledger, worker["id"], job["employer_id"]):
         raise ConflictError("this job is not open to you", code="blocked", field="job_id")
     verdict = (await _judge(ctx, market, worker["id"], [job_id]))[job_id]
     if not verdict.eligible:
@@ -134,8 +128,8 @@ async def claim(ctx: Context, principal: Principal, job_id: str) -> dict[str, An
     await ctx.live.claim_job(market.id, worker["id"], job_id)
     try:
         async with ctx.ledger.transaction(ctx.clock()) as tx:
-            fresh = await tx.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
-            w = await tx.one("SELECT * FROM workers WHERE id = ?", (worker["id"],))
+            fresh = await jobs.get(tx, job_id)
+            w = await workers.get(tx, worker["id"])
             assert fresh is not None and w is not None
             if fresh["state"] != JobState.OPEN.value:
                 raise ConflictError(f"the job is {fresh['state']}",
@@ -145,42 +139,25 @@ async def claim(ctx: Context, principal: Principal, job_id: str) -> dict[str, An
                                     field="market")
             start = fresh["start_at"]
             end = start + fresh["duration_hours"] * 3600
-            if await tx.one(
-                "SELECT 1 FROM assignments WHERE worker_id = ? AND (job_id = ? OR (state IN"
-                " ('accepted', 'checked_in') AND start_at < ? AND end_at > ?))",
-                (w["id"], job_id, end, start),
-            ) is not None:
+            if await assignments.taken_or_clashing(tx, w["id"], job_id, start, end):
                 raise ConflictError("you already have work at that time",
                                     code="overlapping_assignment", field="job_id")
             # The schema's slots_within_headcount refuses an overfill whatever the gate said.
-            await tx.execute(
-                "UPDATE jobs SET accepted = accepted + 1,"
-                " state = CASE WHEN accepted + 1 >= headcount THEN 'filled' ELSE state END,"
-                " filled_at = CASE WHEN accepted + 1 >= headcount THEN ? ELSE filled_at END,"
-                " updated_at = ? WHERE id = ?", (tx.now, tx.now, job_id),
-            )
-            assignment_id = new_id("as")
-            await tx.execute(
-                "INSERT INTO assignments (id, job_id, worker_id, offer_id, market_id, wage_fen,"
-                " wage_unit, start_at, end_at, travel_minutes, state, created_at, updated_at,"
-                " via) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 'claim')",
-                (assignment_id, job_id, w["id"], market.id, fresh["wage_fen"],
-                 fresh["wage_unit"], start, end, verdict.travel_minutes, tx.now, tx.now),
-            )
-            await tx.execute("UPDATE workers SET state = 'assigned', updated_at = ? WHERE id = ?",
-                             (tx.now, w["id"]))
+            await jobs.take_slot(tx, job_id, pending=False)
+            a_row = await assignments.create(tx, job=fresh, worker_id=w["id"], offer_id=None,
+                                             travel_minutes=verdict.travel_minutes, via="claim")
+            assignment_id = a_row["id"]
+            await transitions.move(tx, WorkerState.ASSIGNED, w["id"])
             await tx.event("job.claimed", market_id=market.id, actor=w["id"], subject=job_id,
                            payload={"assignment_id": assignment_id, "worker_id": w["id"],
                                     "wage_fen": fresh["wage_fen"]})
-            a_row = await tx.one("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
-            assert a_row is not None
             view = await offer_service.assignment_view(ctx, a_row, tx)
-            await tx.message(worker_recipient(w["id"]), {"type": "assignment",
-                                                         "assignment": view})
+            await tx.message(worker_recipient(w["id"]), protocol.assignment(view))
             await offer_service.tell_employer(ctx, tx, job_id)
             await tell_market(ctx, tx, market.id, "job.claimed", job_id=job_id,
                               title=fresh["title"],
                               travel_minutes=round(verdict.travel_minutes, 1))
+            await offer_service.contact_shown(tx, a_row, fresh["employer_id"])
     except BaseException:
         log.warning("ledger refused the claim of %s by %s; rebuilding %s from the ledger",
                     job_id, worker["id"], market.id)

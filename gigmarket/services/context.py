@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from gigmarket import codec
+from gigmarket import codec, protocol
 from gigmarket.core.errors import NotFoundError
 from gigmarket.core.market import Market
 from gigmarket.core.model import Role
@@ -50,6 +50,10 @@ class Principal:
     #: Manager: their markets. Kiosk: its one market.
     markets: tuple[str, ...] = ()
     station_id: str | None = None
+    #: A worker signed in with a PIN the desk reset: only choosing a new PIN is allowed.
+    must_change_pin: bool = False
+    #: The client's network address, for the audit log of managers' actions.
+    address: str | None = None
 
     @property
     def recipient(self) -> str:
@@ -60,10 +64,9 @@ class Principal:
 
 
 def market_event(event_id: str, type_: str, at: str | None,
-                 payload: dict[str, Any]) -> dict[str, Any]:
+                 payload: dict[str, Any]) -> protocol.Event:
     """The body of a manager's ``event`` message (SPEC 7): ``{id, at, type, payload}``."""
-    return {"type": "event", "event": {"id": event_id, "at": at, "type": type_,
-                                       "payload": payload}}
+    return protocol.event(event_id, type_, at, payload)
 
 
 async def tell_market(ctx: Context, tx: Tx, market_id: str, type_: str,
@@ -75,15 +78,38 @@ async def tell_market(ctx: Context, tx: Tx, market_id: str, type_: str,
 
 
 def worker_recipient(worker_id: str) -> str:
-    return f"worker:{worker_id}"
+    return protocol.stream("worker", worker_id)
 
 
 def employer_recipient(employer_id: str) -> str:
-    return f"employer:{employer_id}"
+    return protocol.stream("employer", employer_id)
 
 
 def market_recipient(market_id: str) -> str:
-    return f"market:{market_id}"
+    return protocol.stream("market", market_id)
+
+
+def fanout_channels(tx: Tx) -> dict[str, list[str]]:
+    """The transaction's messages by channel (issue 11: fan-out per market), each as the JSON
+    ``{"r": recipient, "m": body}`` spliced from the stored text (bodies are not re-encoded).
+
+    A market's stream goes to its own channel. A worker's or an employer's message goes to the
+    channel of the market the change happened in (its events' and kicks' market), where their
+    socket's process listens since they joined it; a change of several markets or of none
+    (a sign-in, a profile) goes to each of them, or to the channel every process hears.
+    """
+    markets = sorted(tx.markets | tx.kicks)
+    by_channel: dict[str, list[str]] = {}
+    for o in tx.outbox:
+        item = f'{{"r":{codec.dumps(o.recipient)},"m":{o.text}}}'
+        kind, _, ident = o.recipient.partition(":")
+        if kind == "market":
+            channels = [keys.fanout(ident)]
+        else:
+            channels = [keys.fanout(m) for m in markets] or [keys.FANOUT]
+        for channel in channels:
+            by_channel.setdefault(channel, []).append(item)
+    return by_channel
 
 
 @dataclass
@@ -97,12 +123,16 @@ class Context:
     #: Called after each commit with the markets whose pools changed (tests and the dispatcher
     #: in-process hook in; the default publishes a kick over Redis).
     on_kick: Callable[[str], Awaitable[None]] | None = None
+    #: Markets with their rules as changed from the console (``services.market_rules``
+    #: keeps it current); the config's ``settings.markets`` are the defaults.
+    live_markets: dict[str, Market] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sealer = IdSealer(self.settings.secret_key)
 
     def market(self, market_id: str) -> Market:
-        market = self.settings.markets.get(market_id)
+        """The market with the rules in force now (a manager's change wins over config)."""
+        market = self.live_markets.get(market_id) or self.settings.markets.get(market_id)
         if market is None:
             raise NotFoundError(f"no market {market_id!r}", code="unknown_market", field="market")
         return market
@@ -124,15 +154,19 @@ class Context:
 
     async def publish(self, tx: Tx) -> None:
         """After a commit: push the transaction's messages and ask for rounds."""
-        # In slices: a round's thousands of offers as one payload would make every web
-        # process decode megabytes in one go, stalling its event loop.
-        for i in range(0, len(tx.outbox), PUBLISH_SLICE):
-            # Spliced from the stored text: the bodies are not encoded a second time.
-            items = ",".join(
-                f'{{"r":{codec.dumps(o.recipient)},"m":{o.text}}}'
-                for o in tx.outbox[i : i + PUBLISH_SLICE]
-            )
-            await self.live.publish(keys.FANOUT, f"[{items}]")
+        # Memberships first: a web process holding the member's socket subscribes to the new
+        # market (and catches up from the ledger) before this change's messages arrive there.
+        for recipient, market_id in sorted(tx.joined):
+            await self.live.publish(keys.JOINED, codec.dumps({"r": recipient, "m": market_id}))
+        for channel, items in fanout_channels(tx).items():
+            # In slices: a round's thousands of offers as one payload would make every web
+            # process decode megabytes in one go, stalling its event loop.
+            for i in range(0, len(items), PUBLISH_SLICE):
+                payload = f"[{','.join(items[i : i + PUBLISH_SLICE])}]"
+                if channel == keys.FANOUT:
+                    await self.live.publish(channel, payload)
+                else:
+                    await self.live.publish_market(channel, payload)
         for then in tx.after_commit.values():
             await then()
         for market_id in sorted(tx.kicks):

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from gigmarket import codec
+from gigmarket.core.certificates import certified_at
 from gigmarket.core.matching import skill_mask
 from gigmarket.core.pool import Exclusions, JobPool, WorkerPool
 from gigmarket.store.live import LiveSnapshot
@@ -36,6 +37,15 @@ def _masks(recs: list[dict[str, Any]], key: str, order: tuple[str, ...]) -> np.n
     return np.array([_mask(tuple(r.get(key, ())), order) for r in recs], np.uint64)
 
 
+def _cert_masks(recs: list[dict[str, Any]], order: tuple[str, ...], now: float) -> np.ndarray:
+    # ``certs`` maps a skill to the instant its verified certificate stops counting: expiry
+    # is judged by this round's clock, not by when the record was written (issue 10).
+    # A record written before certificates had dates holds a list: it certifies nothing.
+    return np.array([_mask(tuple(certified_at(c if isinstance(c := r.get("certs"), dict)
+                                              else {}, now)), order)
+                     for r in recs], np.uint64)
+
+
 def build_pools(
     snap: LiveSnapshot, skill_order: Sequence[str], now: float
 ) -> tuple[WorkerPool, JobPool, Exclusions]:
@@ -57,7 +67,7 @@ def build_pools(
         lat=_col(wrecs, "lat"),
         lon=_col(wrecs, "lon"),
         skills=_masks(wrecs, "skills", order),
-        certs=_masks(wrecs, "certs", order),
+        certs=_cert_masks(wrecs, order, now),
         min_hourly_fen=_col(wrecs, "min_hourly_fen"),
         available_until=_col(wrecs, "available_until", math.inf),
         waited_s=np.maximum(0.0, now - since),

@@ -9,9 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gigmarket.core.certificates import qualifying
 from gigmarket.core.market import Skill
 from gigmarket.core.model import Money, WageUnit, hourly_fen
 from gigmarket.services.context import Context
+from gigmarket.store import assignments as assignment_store
+from gigmarket.store import certificates as cert_store
+from gigmarket.store import employers, pools
+from gigmarket.store import jobs as job_store
 from gigmarket.store.ledger import Row, Tx
 
 #: Assignment states that occupy the worker's time.
@@ -35,11 +40,7 @@ async def worker_record(
     """The live record of a checked-in worker (``q`` is a Tx or the Ledger: both read)."""
     market_id = row["market_id"]
     day_start = ctx.day_start(market_id, now)
-    assignments = await q.all(
-        "SELECT state, wage_fen, wage_unit, start_at, end_at, created_at FROM assignments"
-        " WHERE worker_id = ? AND (end_at > ? OR created_at >= ?)",
-        (row["id"], now, day_start),
-    )
+    assignments = await assignment_store.of_worker_since(q, row["id"], now, day_start)
     busy = [[a["start_at"], a["end_at"]] for a in assignments
             if a["state"] in BUSY_STATES and a["end_at"] > now]
     earned = sum(
@@ -56,7 +57,8 @@ async def worker_record(
         "lat": row["lat"],
         "lon": row["lon"],
         "skills": json.loads(row["skills"]),
-        "certs": json.loads(row["certs"]),
+        # Skill -> until when its verified certificate counts; the round checks the instant.
+        "certs": qualifying(await cert_store.held_by(q, row["id"]), ctx.tz(market_id)),
         "min_hourly_fen": min_hourly,
         "available_until": row["available_until"],
         "waiting_since": row["checked_in_at"],
@@ -94,12 +96,10 @@ def job_record(job: Row, employer: Row, skills: dict[str, Skill]) -> dict[str, A
 async def refresh_employer_jobs(ctx: Context, employer_id: str) -> None:
     """Rewrite the live records of an employer's open jobs after its rating or reliability
     moved: offers show both, and both weigh in the matching cost."""
-    employer = await ctx.ledger.one("SELECT * FROM employers WHERE id = ?", (employer_id,))
+    employer = await employers.get(ctx.ledger, employer_id)
     if employer is None:
         return
-    for job in await ctx.ledger.all(
-        "SELECT * FROM jobs WHERE employer_id = ? AND state = 'open'", (employer_id,)
-    ):
+    for job in await job_store.open_of_employer(ctx.ledger, employer_id):
         await ctx.live.replace_job_record(job["market_id"], job["id"],
                                           job_record(job, employer, ctx.settings.skills))
 
@@ -109,51 +109,40 @@ async def rebuild_market(ctx: Context, market_id: str) -> dict[str, int]:
     ledger = ctx.ledger
     now = ctx.clock()
     workers: dict[str, tuple[dict[str, Any], str]] = {}
-    for row in await ledger.all(
-        "SELECT * FROM workers WHERE market_id = ? AND state IN ('available', 'offered',"
-        " 'assigned')", (market_id,)
-    ):
+    for row in await pools.present_workers(ledger, market_id):
         workers[row["id"]] = (await worker_record(ledger, ctx, row, now), row["state"])
     jobs: dict[str, tuple[dict[str, Any], int, int, int]] = {}
-    for row in await ledger.all(
-        "SELECT j.*, e.rating_sum AS e_rating_sum, e.rating_count AS e_rating_count,"
-        " e.reliability AS e_reliability FROM jobs j JOIN employers e ON e.id = j.employer_id"
-        " WHERE j.market_id = ? AND j.state = 'open'"
-        # A job a hired worker found nobody at recruits no more (services.lifecycle.cancel).
-        " AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.job_id = j.id"
-        " AND r.reason = 'no_show')", (market_id,)
-    ):
+    for row in await pools.dispatchable_jobs(ledger, market_id):
         employer = {"rating_sum": row["e_rating_sum"], "rating_count": row["e_rating_count"],
                     "reliability": row["e_reliability"]}
         record = job_record(row, employer, ctx.settings.skills)  # type: ignore[arg-type]
         jobs[row["id"]] = (record, row["headcount"], row["accepted"], row["pending"])
     pending = [
         (r["id"], r["worker_id"], r["job_id"], int(r["expires_at"] * 1000))
-        for r in await ledger.all(
-            "SELECT id, worker_id, job_id, expires_at FROM offers"
-            " WHERE market_id = ? AND state = 'pending'", (market_id,)
-        )
+        for r in await pools.pending_offers(ledger, market_id)
     ]
-    pairs = [
-        (r["worker_id"], r["job_id"])
-        for r in await ledger.all(
-            "SELECT worker_id, job_id FROM offers WHERE market_id = ?", (market_id,)
-        )
-    ]
-    pairs += [
-        (r["worker_id"], r["job_id"])
-        for r in await ledger.all(
-            "SELECT worker_id, job_id FROM assignments WHERE market_id = ?", (market_id,)
-        )
-    ]
+    # Offers that expired while their worker was away too: those pairs are freed when the
+    # worker comes back (services.presence.returned), not while they are away.
+    pairs = await pools.offered_pairs(ledger, market_id)
+    pairs += await pools.hired_pairs(ledger, market_id)
     # Blocks (either side) exclude every job of the employer, as the round's exclusions.
-    pairs += [
-        (r["worker_id"], r["job_id"])
-        for r in await ledger.all(
-            "SELECT DISTINCT b.worker_id, j.id AS job_id FROM blocks b JOIN jobs j"
-            " ON j.employer_id = b.employer_id WHERE j.market_id = ? AND j.state = 'open'",
-            (market_id,),
-        )
-    ]
+    pairs += await pools.blocked_pairs(ledger, market_id)
+    # The reads above are separate snapshots, and web processes write meanwhile (a rebuild
+    # runs while the market is live, after a FLUSHALL or a Redis restart). A worker read as
+    # "offered" whose offer was answered before the offers were read would stay "offered" with
+    # no offer left to expire: stuck for good (found by bench/faults.py). The offers were read
+    # last, so they decide each worker's offer state and each job's pending count.
+    holding: dict[str, int] = {}
+    per_job: dict[str, int] = {}
+    for _, w, j, _ in pending:
+        holding[w] = 1
+        per_job[j] = per_job.get(j, 0) + 1
+    for wid, (record, state) in list(workers.items()):
+        if state == "offered" and wid not in holding:
+            workers[wid] = (record, "available")
+        elif state == "available" and wid in holding:
+            workers[wid] = (record, "offered")
+    for jid, (record, head, acc, _) in list(jobs.items()):
+        jobs[jid] = (record, head, acc, per_job.get(jid, 0))
     await ctx.live.rebuild(market_id, workers, jobs, pending, pairs)
     return {"workers": len(workers), "jobs": len(jobs), "pending_offers": len(pending)}

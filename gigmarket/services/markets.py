@@ -16,10 +16,11 @@ from gigmarket.services.claims import is_claimable
 from gigmarket.services.context import Context, Principal
 from gigmarket.services.offers import job_views
 from gigmarket.services.views import money
+from gigmarket.store import market_figures as figures
 
 
 def list_markets(ctx: Context) -> list[dict[str, Any]]:
-    return [m.as_json() for m in ctx.settings.markets.values()]
+    return [ctx.market(m).as_json() for m in ctx.settings.markets]
 
 
 def list_skills(ctx: Context) -> list[dict[str, Any]]:
@@ -34,10 +35,7 @@ async def board(ctx: Context, market_id: str) -> dict[str, Any]:
     """The hall's public board: open jobs, anonymised (no employer, street-level address)."""
     market = ctx.market(market_id)
     now = ctx.clock()
-    rows = await ctx.ledger.all(
-        "SELECT * FROM jobs WHERE market_id = ? AND state = 'open' ORDER BY start_at LIMIT 200",
-        (market_id,),
-    )
+    rows = await figures.open_jobs(ctx.ledger, market_id)
     jobs = []
     for r in rows:
         jobs.append({
@@ -54,25 +52,36 @@ async def board(ctx: Context, market_id: str) -> dict[str, Any]:
     live = await ctx.live.snapshot(market_id)
     waiting = sum(1 for s in live.worker_state.values() if s == "available")
     return {"market_id": market_id, "name": market.name, "at": ctx.iso(now, market_id),
-            "jobs": jobs,
+            "jobs": jobs, "calls": await _calls(ctx, market_id),
             "today": {"jobs_posted": today["jobs_posted"], "slots_filled": today["fills"],
                       "workers_waiting": waiting}}
 
 
+#: The most names the board calls at once: a hall screen, not a roll call.
+MAX_CALLS = 12
+
+
+async def _calls(ctx: Context, market_id: str) -> list[dict[str, Any]]:
+    """Workers away from any screen who hold an offer, called to a kiosk by masked name
+    (issue 10): nothing else about them, not even which job."""
+    rows = await figures.offered_names(ctx.ledger, market_id)
+    calls: list[dict[str, Any]] = []
+    for r in rows:
+        if len(calls) >= MAX_CALLS:
+            break
+        if r["name"] and not await ctx.live.is_present(r["worker_id"]):
+            name = mask_name(r["name"])
+            calls.append({"name": name, "text": {"zh": f"请 {name} 到自助机查看派单",
+                                                 "en": f"{name}: an offer is waiting for you"
+                                                       " at a kiosk"}})
+    return calls
+
+
 async def _today(ctx: Context, market_id: str, now: float) -> dict[str, Any]:
     start = ctx.day_start(market_id, now)
-    posted = await ctx.ledger.one(
-        "SELECT COUNT(*) AS n, COALESCE(SUM(headcount), 0) AS slots FROM jobs"
-        " WHERE market_id = ? AND created_at >= ? AND state != 'pending_review'",
-        (market_id, start),
-    )
-    fills = await ctx.ledger.all(
-        "SELECT a.travel_minutes, a.created_at, w.key_group, j.created_at AS posted_at"
-        " FROM assignments a JOIN workers w ON w.id = a.worker_id JOIN jobs j ON j.id = a.job_id"
-        " WHERE a.market_id = ? AND a.created_at >= ?", (market_id, start),
-    )
-    assert posted is not None
-    return {"jobs_posted": posted["n"], "slots_posted": posted["slots"], "fills": len(fills),
+    posted, slots = await figures.posted_since(ctx.ledger, market_id, start)
+    fills = await figures.fills_since(ctx.ledger, market_id, start)
+    return {"jobs_posted": posted, "slots_posted": slots, "fills": len(fills),
             "fill_rows": fills}
 
 
@@ -91,45 +100,28 @@ async def stats(ctx: Context, market_id: str) -> dict[str, Any]:
     records = live.workers
     for w in waiting:
         by_skill.update(records.get(w, {}).get("skills", []))
-    open_row = await ctx.ledger.one(
-        "SELECT COUNT(*) AS n, COALESCE(SUM(headcount - accepted - pending), 0) AS free"
-        " FROM jobs WHERE market_id = ? AND state = 'open'", (market_id,),
-    )
-    pending = await ctx.ledger.one(
-        "SELECT COUNT(*) AS n FROM offers WHERE market_id = ? AND state = 'pending'",
-        (market_id,),
-    )
-    closed = await ctx.ledger.all(
-        "SELECT state, COUNT(*) AS n FROM offers WHERE market_id = ? AND closed_at >= ?"
-        " GROUP BY state", (market_id, start),
-    )
-    by_state = {r["state"]: r["n"] for r in closed}
+    open_jobs, open_slots = await figures.open_slots(ctx.ledger, market_id)
+    pending = await figures.pending_offers(ctx.ledger, market_id)
+    by_state = await figures.closed_offers_since(ctx.ledger, market_id, start)
     answered = sum(by_state.get(s, 0) for s in ("accepted", "declined", "expired"))
     today = await _today(ctx, market_id, now)
     fills = today["fill_rows"]
-    filled_jobs = await ctx.ledger.all(
-        "SELECT filled_at - created_at AS t FROM jobs WHERE market_id = ? AND filled_at >= ?",
-        (market_id, start),
-    )
-    rounds = await ctx.ledger.all(
-        "SELECT at, total_ms FROM rounds WHERE market_id = ? AND at >= ? ORDER BY at DESC"
-        " LIMIT 500", (market_id, start),
-    )
+    times_to_fill = await figures.times_to_fill_since(ctx.ledger, market_id, start)
+    rounds = await figures.rounds_since(ctx.ledger, market_id, start)
     workers_why, _, last = await ctx.live.why(market_id)
-    assert open_row is not None and pending is not None
     return {
         "market_id": market_id,
         "at": ctx.iso(now, market_id),
         "workers_waiting": len(waiting),
         "waiting_by_skill": dict(by_skill),
-        "open_jobs": open_row["n"],
-        "open_slots": open_row["free"],
-        "offers_pending": pending["n"],
+        "open_jobs": open_jobs,
+        "open_slots": open_slots,
+        "offers_pending": pending,
         "fills_today": today["fills"],
         "slots_posted_today": today["slots_posted"],
         "fill_rate": round(today["fills"] / today["slots_posted"], 3)
         if today["slots_posted"] else None,
-        "median_time_to_fill_s": _median([r["t"] for r in filled_jobs]),
+        "median_time_to_fill_s": _median(times_to_fill),
         "median_travel_minutes": _median([r["travel_minutes"] for r in fills
                                           if r["travel_minutes"] is not None]),
         "acceptance_rate": round(by_state.get("accepted", 0) / answered, 3) if answered else None,
@@ -168,12 +160,9 @@ async def pool(ctx: Context, principal: Principal, market_id: str) -> dict[str, 
             "waited_s": round(now - rec["waiting_since"]) if rec.get("waiting_since") else None,
             "key_group": rec.get("key_group", False),
         })
-    rows = await ctx.ledger.all(
-        "SELECT id FROM jobs WHERE market_id = ? AND state IN ('open', 'filled', 'pending_review')"
-        " ORDER BY start_at LIMIT 500", (market_id,),
-    )
-    views = await job_views(ctx, ctx.ledger, [r["id"] for r in rows])
-    return {"workers": workers, "jobs": [views[r["id"]] for r in rows if r["id"] in views]}
+    ids = await figures.current_job_ids(ctx.ledger, market_id)
+    views = await job_views(ctx, ctx.ledger, ids)
+    return {"workers": workers, "jobs": [views[i] for i in ids if i in views]}
 
 
 async def unmatched(ctx: Context, principal: Principal, market_id: str) -> dict[str, Any]:
@@ -181,8 +170,7 @@ async def unmatched(ctx: Context, principal: Principal, market_id: str) -> dict[
     workers_why, jobs_why, last = await ctx.live.why(market_id)
     live = await ctx.live.snapshot(market_id)
     records = live.workers
-    titles = {r["id"]: r["title"] for r in await ctx.ledger.all(
-        "SELECT id, title FROM jobs WHERE market_id = ? AND state = 'open'", (market_id,))}
+    titles = await figures.open_job_titles(ctx.ledger, market_id)
     return {
         "round_at": ctx.iso(last.get("at"), market_id),
         "workers": [
@@ -215,17 +203,7 @@ async def history(ctx: Context, principal: Principal, market_id: str,
         except ValueError:
             raise ValidationError("date must be YYYY-MM-DD", code="bad_date",
                                   field="date") from None
-    marks = ",".join("?" * len(HISTORY_TYPES))
-    rows = await ctx.ledger.all(
-        f"SELECT type, CAST((at - ?) / 3600 AS INTEGER) AS hour, COUNT(*) AS n FROM events"
-        f" WHERE market_id = ? AND at >= ? AND at < ? AND type IN ({marks})"
-        " GROUP BY type, hour",
-        (start, market_id, start, start + 86400, *HISTORY_TYPES),
-    )
-    series = {t: [0] * 24 for t in HISTORY_TYPES}
-    for r in rows:
-        if 0 <= r["hour"] < 24:
-            series[r["type"]][r["hour"]] = r["n"]
+    series = await figures.events_by_hour(ctx.ledger, market_id, start, HISTORY_TYPES)
     return {"market_id": market_id,
             "date": datetime.fromtimestamp(start, tz).date().isoformat(),
             "hours": list(range(24)), "series": series}

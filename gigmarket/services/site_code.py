@@ -2,6 +2,8 @@
 
 ``GM1.<assignment id>.<expires epoch s>.<hmac>``: the employer's scanner (issue 5) verifies the
 signature and expiry offline-first, then the server marks it used once.
+
+Beside it, six digits a person can type: :mod:`gigmarket.core.checkin_code`.
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from gigmarket import codec
+from gigmarket.core import reach
+from gigmarket.core.market import Rules
 from gigmarket.core.model import Money, WageUnit
 from gigmarket.core.privacy import mask_name, mask_phone
 
@@ -40,7 +42,8 @@ def rating(rating_sum: float, rating_count: int) -> float | None:
     return round(rating_sum / rating_count, 2) if rating_count else None
 
 
-def worker_me(row: Record, iso: Iso) -> dict[str, Any]:
+def worker_me(row: Record, iso: Iso,
+              certificates: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """A worker's own profile: their data, with phone and ID masked even to themselves in
     transit (they know their numbers; a shoulder-surfer at a kiosk need not)."""
     return {
@@ -50,7 +53,7 @@ def worker_me(row: Record, iso: Iso) -> dict[str, Any]:
         "phone": mask_phone(row["phone"]) if row["phone"] else None,
         "id_number": row["id_number_masked"],
         "skills": json.loads(row["skills"]),
-        "certificates": json.loads(row["certs"]),
+        "certificates": list(certificates),
         "min_wage": money(row["min_wage_fen"], row["min_wage_unit"]),
         "key_group": row["key_group"],
         "rating": rating(row["rating_sum"], row["rating_count"]),
@@ -108,17 +111,53 @@ def job_summary(job: Record, iso: Iso, *, distance_km: float | None = None,
     }
 
 
-def trip(distance_km: float | None, travel_minutes: float | None) -> dict[str, Any]:
-    """A JOBSUMMARY's distance and travel time for one worker, as shown."""
-    return {
+def trip(distance_km: float | None, travel_minutes: float | None,
+         rules: Rules | None = None) -> dict[str, Any]:
+    """A JOBSUMMARY's distance and travel time for one worker, as shown; with the market's
+    ``rules``, also the travel supplement a trip beyond the service circle earns (issue 14)."""
+    out: dict[str, Any] = {
         "distance_km": None if distance_km is None else round(distance_km, 2),
         "travel_minutes": None if travel_minutes is None else round(travel_minutes, 1),
     }
+    if rules is not None:
+        out["travel_supplement"] = travel_supplement(distance_km, rules)
+    return out
+
+
+def travel_supplement(distance_km: float | None, rules: Rules) -> dict[str, Any] | None:
+    """``{"amount", "per_km", "beyond_km"}`` in yuan and road km, or ``None`` inside the
+    circle (or where the market does not widen reach)."""
+    if distance_km is None or not reach.widens(rules):
+        return None
+    fen = float(reach.supplement_fen(distance_km, rules))
+    if fen <= 0:
+        return None
+    return {"amount": fen / 100, "per_km": rules.travel_supplement_fen_per_km / 100,
+            "beyond_km": round(float(reach.beyond_circle_km(distance_km, rules)), 2)}
+
+
+#: Assignment states in which the employer may call the hired worker (SPEC 11.2).
+CONTACT_STATES: Final = frozenset({"accepted", "checked_in"})
+
+
+def hired_phone(w: Record, *, contact: bool, desk_phone: str) -> dict[str, Any]:
+    """The worker's phone in a job view: whole to the employer while the hire is live,
+    masked otherwise; a worker without a phone is reached through the market desk."""
+    live = contact and w["state"] in CONTACT_STATES
+    if not w["phone"]:
+        return {"phone": None, "phone_shown": False,
+                "desk_phone": (desk_phone or None) if live else None}
+    return {"phone": w["phone"] if live else mask_phone(w["phone"]), "phone_shown": live,
+            "desk_phone": None}
 
 
 def job_full(job: Record, workers: Sequence[Record],
-             iso: Iso) -> dict[str, Any]:
-    """JOB: the employer's whole live view of a posting (SPEC 6 ``GET /jobs/{id}``)."""
+             iso: Iso, *, contact: bool = False, desk_phone: str = "") -> dict[str, Any]:
+    """JOB: the employer's whole live view of a posting (SPEC 6 ``GET /jobs/{id}``).
+
+    ``contact``: the view goes to the job's own employer, who sees each hired worker's phone
+    while the assignment is live; anyone else sees it masked.
+    """
     return {
         "id": job["id"],
         "market_id": job["market_id"],
@@ -141,13 +180,14 @@ def job_full(job: Record, workers: Sequence[Record],
         "workers": [
             {
                 "assignment_id": w["assignment_id"],
-                # The employer's handle for a block; the worker's contact stays hidden.
+                # The employer's handle for a block.
                 "worker_id": w["worker_id"],
                 "name": mask_name(w["name"] or ""),
                 "rating": rating(w["rating_sum"], w["rating_count"]),
                 "travel_minutes": None if w["travel_minutes"] is None
                 else round(w["travel_minutes"], 1),
                 "state": w["state"],
+                **hired_phone(w, contact=contact, desk_phone=desk_phone),
             }
             for w in workers
         ],
@@ -155,20 +195,24 @@ def job_full(job: Record, workers: Sequence[Record],
 
 
 def offer(row: Record, job: Record, employer: Record,
-          iso: Iso) -> dict[str, Any]:
+          iso: Iso, rules: Rules | None = None) -> dict[str, Any]:
+    summary = job_summary(job, iso, distance_km=row["distance_km"],
+                          travel_minutes=row["travel_minutes"], employer=employer)
+    if rules is not None:
+        summary |= trip(row["distance_km"], row["travel_minutes"], rules)
     return {
         "id": row["id"],
         "job_id": row["job_id"],
         "state": row["state"],
         "created_at": iso(row["created_at"]),
         "expires_at": iso(row["expires_at"]),
-        "job": job_summary(job, iso, distance_km=row["distance_km"],
-                           travel_minutes=row["travel_minutes"], employer=employer),
+        "job": summary,
     }
 
 
 def assignment(row: Record, job: Record, employer: Record,
-               iso: Iso, *, qr: str, qr_svg: str, absent_after: float) -> dict[str, Any]:
+               iso: Iso, *, qr: str, qr_svg: str, code: str,
+               absent_after: float) -> dict[str, Any]:
     """ASSIGNMENT, for the worker: the employer's contact is theirs to see now (SPEC 9).
 
     ``absent_after``: from then on, work not yet begun may be called absent by either side
@@ -190,5 +234,7 @@ def assignment(row: Record, job: Record, employer: Record,
         },
         "qr": qr,
         "qr_svg": qr_svg,
+        # The QR's six digits, for an employer without a working camera (SPEC 11.2).
+        "code": code,
         "absent_after": iso(absent_after),
     }

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gigmarket.core import limits
 from gigmarket.core.errors import RateLimitedError, ValidationError
 from gigmarket.core.model import Role
+from gigmarket.services import audit as audit_service
 from gigmarket.services import (
     auth,
+    certificates,
     claims,
     jobs,
     lifecycle,
     markets,
     offers,
+    pins,
+    site_code,
     trust,
     workers,
 )
 from gigmarket.services.context import Context, Principal
+from gigmarket.web import access
 
 MAX_BODY = 64 * 1024
 
@@ -39,7 +46,20 @@ def client_ip(request: Request) -> str:
 
 
 async def read_json(request: Request) -> Any:
-    """The body as JSON: at most 64 KiB, read incrementally so a liar's Content-Length or a
+    """The body as JSON: at most 64 KiB (see :func:`read_body`)."""
+    return parse_json(await read_body(request))
+
+
+def parse_json(raw: bytes) -> Any:
+    """A required JSON body, within the nesting limit (core.limits), for bearer and signed
+    (exchange) routes alike."""
+    if not raw:
+        raise ValidationError("a JSON body is required", code="bad_body")
+    return limits.parse_json(raw)
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body: at most 64 KiB, read incrementally so a liar's Content-Length or a
     chunked flood never makes us buffer more."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
@@ -51,19 +71,19 @@ async def read_json(request: Request) -> Any:
         if size > MAX_BODY:
             raise ValidationError("request body over 64 KiB", code="body_too_large")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw:
-        raise ValidationError("a JSON body is required", code="bad_body")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("the body is not valid JSON", code="bad_json") from None
+    return b"".join(chunks)
 
 
 async def principal_of(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
-    return await auth.authenticate(ctx_of(request), token)
+    principal = await auth.authenticate(ctx_of(request), token)
+    # The access matrix's row for this route: the wrong role is refused before any service.
+    rule = request.app.state.access.get(request.scope.get("endpoint"))
+    if rule is not None:
+        access.require_role(rule, principal.role)
+    # The address goes into the audit log of managers' actions.
+    return dataclasses.replace(principal, address=client_ip(request))
 
 
 async def limit(request: Request, bucket: str, ident: str, n: int, window_s: int) -> None:
@@ -111,10 +131,22 @@ async def logout(request: Request) -> Response:
     return ok(await auth.logout(ctx_of(request), await principal_of(request)))
 
 
+async def logout_all(request: Request) -> Response:
+    return ok(await auth.logout_all(ctx_of(request), await principal_of(request)))
+
+
 async def kiosk_register_device(request: Request) -> Response:
     p = await principal_of(request)
-    return ok(await auth.register_kiosk(ctx_of(request), p, request.path_params["m"],
-                                        await read_json(request)), 201)
+    made = await auth.register_kiosk(ctx_of(request), p, request.path_params["m"],
+                                     await read_json(request))
+    # The link that opens the kiosk page already set up, on the host the manager is using;
+    # the device token rides in the fragment, which browsers never send to a server.
+    # The market too: station ids are a market's own, and two markets may both have a "hall".
+    made["setup_url"] = (f"{str(request.base_url).rstrip('/')}/kiosk?market="
+                         f"{quote(request.path_params['m'])}&station="
+                         f"{quote(made['station_id'])}#kiosk_token={made['token']}")
+    made["setup_qr_svg"] = site_code.svg(made["setup_url"])
+    return ok(made, 201)
 
 
 async def kiosk_signin(request: Request) -> Response:
@@ -125,6 +157,18 @@ async def kiosk_signin(request: Request) -> Response:
 async def kiosk_register(request: Request) -> Response:
     p = await principal_of(request)
     return ok(await auth.kiosk_register(ctx_of(request), p, await read_json(request)), 201)
+
+
+async def find_workers(request: Request) -> Response:
+    p = await principal_of(request)
+    return ok(await pins.find(ctx_of(request), p, request.path_params["m"],
+                              request.query_params.get("q")))
+
+
+async def change_pin(request: Request) -> Response:
+    p = await principal_of(request)
+    await limit(request, "pin-change", p.user_id, 10, 600)
+    return ok(await pins.change(ctx_of(request), p, await read_json(request)))
 
 
 # -- me ---------------------------------------------------------------------------------------
@@ -196,6 +240,33 @@ async def stats_history(request: Request) -> Response:
                                     request.query_params.get("date")))
 
 
+# -- certificates (issue 10) ------------------------------------------------------------------
+
+async def certificate_queue(request: Request) -> Response:
+    p = await principal_of(request)
+    return ok(await certificates.queue(ctx_of(request), p, request.path_params["m"],
+                                       request.query_params.get("state")))
+
+
+async def certificate_verify(request: Request) -> Response:
+    p = await principal_of(request)
+    return ok(await certificates.verify(ctx_of(request), p, request.path_params["id"],
+                                        request.path_params["skill"]))
+
+
+async def certificate_reject(request: Request) -> Response:
+    p = await principal_of(request)
+    return ok(await certificates.reject(ctx_of(request), p, request.path_params["id"],
+                                        request.path_params["skill"], await read_json(request)))
+
+
+async def audit_page(request: Request) -> Response:
+    p = await principal_of(request)
+    return ok(await audit_service.page(ctx_of(request), p, request.path_params["m"],
+                                       request.query_params.get("limit"),
+                                       request.query_params.get("before")))
+
+
 # -- claims (issue 5) -------------------------------------------------------------------------
 
 async def claim(request: Request) -> Response:
@@ -248,6 +319,17 @@ async def board(request: Request) -> Response:
     return ok(await markets.board(ctx_of(request), request.path_params["m"]))
 
 
+async def board_qr(request: Request) -> Response:
+    """The board's QR (SVG, drawn here with ``qrcode``): the worker page, on the host the board
+    itself was opened from, so a phone in the hall reaches the same server."""
+    await limit(request, "board", client_ip(request), 120, 60)
+    market_id = request.path_params["m"]
+    ctx_of(request).market(market_id)
+    url = f"{str(request.base_url).rstrip('/')}/m/worker?market={quote(market_id)}"
+    return Response(site_code.svg(url), media_type="image/svg+xml",
+                    headers={"Cache-Control": "no-cache", "X-Worker-Url": url})
+
+
 def routes() -> list[Route]:
     post, get, put = ["POST"], ["GET"], ["PUT"]
     return [
@@ -255,10 +337,14 @@ def routes() -> list[Route]:
         Route("/auth/verify", verify, methods=post),
         Route("/auth/login", login, methods=post),
         Route("/auth/logout", logout, methods=post),
+        Route("/auth/logout_all", logout_all, methods=post),
         Route("/kiosk/signin", kiosk_signin, methods=post),
         Route("/kiosk/register", kiosk_register, methods=post),
         Route("/me", me, methods=get),
         Route("/me/profile", put_profile, methods=put),
+        Route("/me/pin", change_pin, methods=put),
+        Route("/workers/{id}/pin_reset", serve(pins.reset, "id"), methods=post),
+        Route("/markets/{m}/workers", find_workers, methods=get),
         Route("/me/offers", my_offers, methods=get),
         Route("/me/assignments", my_assignments, methods=get),
         Route("/me/jobs", my_jobs, methods=get),
@@ -266,15 +352,19 @@ def routes() -> list[Route]:
         Route("/markets", list_markets, methods=get),
         Route("/skills", list_skills, methods=get),
         Route("/markets/{m}/board", board, methods=get),
+        Route("/markets/{m}/board/qr.svg", board_qr, methods=get),
         Route("/markets/{m}/checkin", checkin, methods=post),
         Route("/markets/{m}/checkout", serve(workers.checkout, "m"), methods=post),
         Route("/markets/{m}/jobs", post_job, methods=post),
         Route("/markets/{m}/kiosks", kiosk_register_device, methods=post),
+        Route("/markets/{m}/kiosks", serve(auth.list_kiosks, "m"), methods=get),
+        Route("/kiosks/{id}/revoke", serve(auth.revoke_kiosk, "id"), methods=post),
         Route("/markets/{m}/stats", serve(markets.manager_stats, "m"), methods=get),
         Route("/markets/{m}/stats/history", stats_history, methods=get),
         Route("/markets/{m}/pool", serve(markets.pool, "m"), methods=get),
         Route("/markets/{m}/unmatched", serve(markets.unmatched, "m"), methods=get),
         Route("/markets/{m}/review", serve(jobs.review, "m"), methods=get),
+        Route("/markets/{m}/audit", audit_page, methods=get),
         Route("/offers/{id}/accept", accept, methods=post),
         Route("/offers/{id}/decline", decline, methods=post),
         Route("/offers/{id}/why", serve(offers.why, "id"), methods=get),
@@ -284,10 +374,15 @@ def routes() -> list[Route]:
         Route("/jobs/{id}/reject", serve(jobs.reject_job, "id"), methods=post),
         Route("/employers/{id}/verify", serve(jobs.verify_employer, "id"), methods=post),
         Route("/workers/{id}/key_group", serve(jobs.set_key_group, "id", body=True), methods=put),
+        Route("/markets/{m}/certificates", certificate_queue, methods=get),
+        Route("/workers/{id}/certificates/{skill}/verify", certificate_verify, methods=post),
+        Route("/workers/{id}/certificates/{skill}/reject", certificate_reject, methods=post),
         Route("/markets/{m}/claimable", serve(claims.claimable, "m"), methods=get),
         Route("/jobs/{id}/claim", claim, methods=post),
         Route("/jobs/{id}/site_code", serve(lifecycle.site, "id"), methods=get),
         Route("/assignments/{id}/checkin", assignment_checkin, methods=post),
+        Route("/assignments/{id}/unlock_code", serve(lifecycle.unlock_code, "id"),
+              methods=post),
         Route("/assignments/{id}/no_show", serve(lifecycle.no_show, "id"), methods=post),
         Route("/assignments/{id}/cancel", serve(lifecycle.cancel, "id"), methods=post),
         Route("/assignments/{id}/complete", serve(lifecycle.complete, "id", body=True),

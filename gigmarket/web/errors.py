@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,7 +32,8 @@ STATUS: dict[type[DomainError], int] = {
 }
 
 #: Codes that are about the request's form rather than its content: 400, not 422.
-BAD_REQUEST_CODES = frozenset({"bad_json", "bad_body", "body_too_large", "bad_content_type"})
+BAD_REQUEST_CODES = frozenset({"bad_json", "bad_body", "body_too_large", "bad_content_type",
+                               "too_deep"})
 
 
 def status_of(exc: DomainError) -> int:
@@ -61,6 +63,37 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     code = codes.get(exc.status_code, "http_error")
     return JSONResponse({"error": {"code": code, "message": str(exc.detail), "field": None}},
                         status_code=exc.status_code)
+
+
+#: SQLite's words for a ledger that cannot take a write now (as opposed to a bug in a query).
+_LEDGER_DOWN = ("database is locked", "disk i/o error", "database or disk is full",
+                "readonly database", "unable to open")
+
+
+async def on_unavailable(request: Request, exc: Exception) -> Response:
+    """Redis unreachable, or the ledger unable to write: 503 ``unavailable``, never a 500
+    (issue 8). The request changed nothing that was acknowledged; the client may retry."""
+    if isinstance(exc, sqlite3.OperationalError) and not any(
+            w in str(exc).lower() for w in _LEDGER_DOWN):
+        return await on_unexpected(request, exc)
+    log.warning("%s %s answered 503: %s", request.method, request.url.path,
+                redact(repr(exc)))
+    return unavailable()
+
+
+def unavailable() -> JSONResponse:
+    return JSONResponse({"error": {"code": "unavailable", "message": "the service is briefly"
+                                   " unavailable; try again in a moment", "field": None}},
+                        status_code=503, headers={"Retry-After": "2"})
+
+
+async def on_client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up before its body arrived (a phone losing signal, a timed-out
+    client): nothing was read, so nothing changed, and there is nobody left to answer. Not an
+    error of ours, so no traceback; the status is only for the access log."""
+    log.info("client left during %s %s before its body arrived", request.method,
+             request.url.path)
+    return Response(status_code=400)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -41,6 +41,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "properties": {"name": {"type": "string"}, "skills": {"type": "array",
                                                               "items": {"type": "string"}},
                        "min_wage": _MONEY, "id_number": {"type": "string"},
+                       "certificates": {"type": "array", "items": {
+                           "type": "object", "required": ["skill", "number", "expires_on"],
+                           "additionalProperties": False,
+                           "properties": {"skill": {"type": "string"},
+                                          "number": {"type": "string", "maxLength": 40},
+                                          "expires_on": {"type": "string", "format": "date"}}}},
                        "org_name": {"type": "string"}, "credit_code": {"type": "string"}}},
     ("POST", "/api/v1/markets/{m}/checkin"): {
         "properties": {**_LATLON, "station_id": {"type": "string"},
@@ -63,15 +69,24 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                        "properties": {"id_number": {"type": "string"},
                                                       "pin": {"type": "string"}}},
     ("POST", "/api/v1/kiosk/register"): {
-        "required": ["id_number", "pin", "name", "phone"],
+        "required": ["id_number", "pin", "name"],
         "properties": {"id_number": {"type": "string"}, "pin": {"type": "string"},
-                       "name": {"type": "string"}, "phone": {"type": "string"}}},
+                       "name": {"type": "string"}, "phone": {"type": "string"},
+                       "consent": {"type": "string", "description": "the version of the "
+                                   "privacy notice the worker agreed to"}}},
+    ("PUT", "/api/v1/me/pin"): {"required": ["pin"], "properties": {
+        "pin": {"type": "string", "pattern": "^[0-9]{4,6}$"}}},
+    ("POST", "/api/v1/assignments/{id}/checkin"): {"required": ["code"], "properties": {
+        "code": {"type": "string", "description": "the QR text, or its six digits"}}},
+    ("POST", "/api/v1/workers/{id}/certificates/{skill}/reject"): {
+        "required": ["note"], "properties": {"note": {"type": "string", "maxLength": 200}}},
     ("PUT", "/api/v1/workers/{id}/key_group"): {
         "required": ["key_group"],
         "properties": {"key_group": {"type": ["string", "null"]}}},
 }
 
-PUBLIC = {"/api/v1/markets", "/api/v1/skills", "/api/v1/markets/{m}/board", "/healthz",
+PUBLIC = {"/api/v1/markets", "/api/v1/skills", "/api/v1/markets/{m}/board",
+          "/api/v1/markets/{m}/board/qr.svg", "/healthz",
           "/readyz", "/metrics", "/openapi.json", "/api/v1/auth/otp", "/api/v1/auth/verify",
           "/api/v1/auth/login"}
 
@@ -113,7 +128,9 @@ def document(routes: list[BaseRoute]) -> dict[str, Any]:
             if params:
                 op["parameters"] = [{"name": p, "in": "path", "required": True,
                                      "schema": {"type": "string"}} for p in params]
-            if path not in PUBLIC:
+            if path.startswith("/api/v1/exchange/"):
+                op["security"] = [{"exchange_signature": []}]
+            elif path not in PUBLIC:
                 op["security"] = [{"bearer": []}]
             body = BODIES.get((method, path))
             if body is not None:
@@ -129,6 +146,12 @@ def document(routes: list[BaseRoute]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {"Error": _ERROR, "Money": _MONEY},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                # The platform signs each request (X-GM-Platform, -Timestamp, -Nonce too).
+                "exchange_signature": {"type": "apiKey", "in": "header", "name": "X-GM-Signature",
+                                       "description": "HMAC-SM3 request signature: see"
+                                                      " docs/exchange.md"},
+            },
         },
     }

@@ -6,20 +6,24 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from gigmarket import protocol
+from gigmarket import codec, protocol
 from gigmarket.core.errors import DomainError, RateLimitedError
 from gigmarket.core.model import Role
-from gigmarket.services import auth, jobs, markets, offers, workers
+from gigmarket.services import auth, jobs, markets, offers, presence, workers
 from gigmarket.services.context import Context, Principal, market_recipient
+from gigmarket.store import membership
 from gigmarket.web.hub import Connection, Hub
 
 log = logging.getLogger("gigmarket.ws")
 
 AUTH_TIMEOUT_S = 5.0
+#: The auth wait is counted in slices of this much loop time (see :func:`_first_message`).
+AUTH_SLICE_S = 0.25
 #: Client messages allowed per window; beyond, an error; far beyond, the socket closes.
 RATE_LIMIT = 20
 RATE_WINDOW_S = 10.0
@@ -38,7 +42,7 @@ def origin_allowed(ws: WebSocket, extra: tuple[str, ...]) -> bool:
     return origin in {f"http://{host}", f"https://{host}", *extra}
 
 
-async def _snapshot(ctx: Context, principal: Principal, recipient: str) -> dict[str, Any]:
+async def _snapshot(ctx: Context, principal: Principal, recipient: str) -> protocol.Snapshot:
     seq = await ctx.ledger.last_seq(recipient)
     if principal.role is Role.WORKER:
         state: dict[str, Any] = {
@@ -51,15 +55,34 @@ async def _snapshot(ctx: Context, principal: Principal, recipient: str) -> dict[
         state = {"jobs": await jobs.my_jobs(ctx, principal)}
     else:
         state = {"stats": await markets.stats(ctx, recipient.split(":", 1)[1])}
-    return {"type": "snapshot", "seq": seq, "state": state}
+    return protocol.snapshot(seq, state)
+
+
+async def _markets_of(ctx: Context, principal: Principal, recipient: str) -> tuple[str, ...]:
+    """The markets whose channels carry this socket's messages (issue 11): a manager's stream
+    is its market's; a worker or an employer hears each market they belong to."""
+    kind, _, ident = recipient.partition(":")
+    if kind == "market":
+        return (ident,)
+    if principal.role is Role.WORKER:
+        return await membership.markets_of(ctx.ledger, "worker", principal.user_id)
+    return await membership.markets_of(ctx.ledger, "employer", principal.user_id)
+
+
+async def send_json(ws: WebSocket, body: Mapping[str, Any]) -> None:
+    """orjson, not Starlette's ``send_json`` (stdlib json): every message to every socket
+    passes here (issue 13)."""
+    await ws.send_text(codec.dumps(body))
 
 
 async def _sender(ctx: Context, conn: Connection) -> None:
-    async def send(body: dict[str, Any]) -> None:
-        await conn.ws.send_json(body)
+    async def send(body: Mapping[str, Any]) -> None:
+        await send_json(conn.ws, body)
 
     async def replay(after: int, upto: int | None = None) -> None:
-        msgs = await ctx.ledger.messages_after(conn.recipient, after)
+        # The replay window is the history kept per recipient: further behind, a snapshot.
+        msgs = await ctx.ledger.messages_after(conn.recipient, after,
+                                               limit=ctx.settings.history_per_recipient)
         if msgs is None:
             snap = await _snapshot(ctx, conn.principal, conn.recipient)
             await send(snap)
@@ -74,15 +97,20 @@ async def _sender(ctx: Context, conn: Connection) -> None:
     while True:
         kind, item = await conn.queue.get()
         if kind == "msg":
-            seq = int(item["seq"])
+            body, text = item  # encoded once by the hub for all its sockets
+            seq = int(body["seq"])
             if seq <= conn.last_seq:
                 continue  # already sent (replayed, or published twice)
             if seq > conn.last_seq + 1:
                 await replay(conn.last_seq, seq - 1)  # a gap: the ledger has it
                 if seq <= conn.last_seq:
                     continue
-            await send(item)
+            await conn.ws.send_text(text)
             conn.last_seq = seq
+        elif kind == "catch_up":
+            # A subscription had a gap, or this socket's market channel was just joined: what
+            # was published meanwhile is in the ledger, after what we sent last.
+            await replay(conn.last_seq)
         elif kind == "eph":
             await send({**item, "seq": conn.last_seq})
         elif kind == "resume":
@@ -101,7 +129,7 @@ async def _sender(ctx: Context, conn: Connection) -> None:
 async def _handle(ctx: Context, conn: Connection, message: protocol.ClientMessage) -> None:
     kind = message["type"]
     if kind == "ping":
-        conn.push("direct", {"type": "pong"})
+        conn.push("direct", protocol.pong())
     elif kind == "resume":
         conn.push("resume", message["after"])  # type: ignore[typeddict-item]
     elif kind in ("accept", "decline"):
@@ -115,10 +143,29 @@ async def _handle(ctx: Context, conn: Connection, message: protocol.ClientMessag
                                      field="type")
 
 
+async def _receive(ws: WebSocket) -> str | bytes:
+    """The next frame, text or binary: a binary frame is answered like any bad message,
+    never with a dropped socket (``receive_text`` would raise ``KeyError('text')``)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is not None:
+        return str(text)
+    return bytes(message.get("bytes") or b"")
+
+
+def _parse(raw: str | bytes) -> protocol.ClientMessage:
+    if isinstance(raw, bytes):
+        raise protocol.ProtocolError("binary frames are not accepted; send JSON text",
+                                     code="binary_frame")
+    return protocol.parse_client(raw)
+
+
 async def _receiver(ctx: Context, conn: Connection) -> None:
     window_start, count = time.monotonic(), 0
     while True:
-        raw = await conn.ws.receive_text()
+        raw = await _receive(conn.ws)
         now = time.monotonic()
         if now - window_start > RATE_WINDOW_S:
             window_start, count = now, 0
@@ -129,16 +176,30 @@ async def _receiver(ctx: Context, conn: Connection) -> None:
         try:
             if count > RATE_LIMIT:
                 raise RateLimitedError("too many messages; slow down", retry_after_s=10)
-            await _handle(ctx, conn, protocol.parse_client(raw))
+            await _handle(ctx, conn, _parse(raw))
         except DomainError as e:
             conn.push("direct", protocol.error(e))
 
 
+async def _first_message(ws: WebSocket) -> str | bytes:
+    """The client's first frame, or TimeoutError after AUTH_TIMEOUT_S of its silence.
+
+    Silence is counted in slices of loop time, not by the wall clock: when 10k clients
+    reconnect at once (a web process restarted) the loop runs late, and a wall-clock
+    deadline closed sockets whose auth had long arrived but not yet been read (issue 13).
+    A late slice counts as one slice, so an idle client on a quiet server still goes at 5 s.
+    """
+    for _ in range(round(AUTH_TIMEOUT_S / AUTH_SLICE_S)):
+        # Cancelling a receive loses nothing: the frame stays queued for the next one.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(AUTH_SLICE_S):
+                return await _receive(ws)
+    raise TimeoutError
+
+
 async def _authenticate(ctx: Context, ws: WebSocket) -> tuple[Principal, str] | None:
     try:
-        async with asyncio.timeout(AUTH_TIMEOUT_S):
-            raw = await ws.receive_text()
-        message = protocol.parse_client(raw)
+        message = _parse(await _first_message(ws))
         if message["type"] != "auth":
             raise protocol.ProtocolError("the first message must be auth", code="auth_first")
         principal = await auth.authenticate(ctx, message["token"])
@@ -152,7 +213,7 @@ async def _authenticate(ctx: Context, ws: WebSocket) -> tuple[Principal, str] | 
     except (TimeoutError, DomainError, WebSocketDisconnect, KeyError) as e:
         with contextlib.suppress(Exception):
             if isinstance(e, DomainError):
-                await ws.send_json(protocol.error(e))
+                await send_json(ws, protocol.error(e))
             await ws.close(protocol.CLOSE_AUTH)
         return None
 
@@ -169,10 +230,16 @@ async def endpoint(ws: WebSocket) -> None:
         return
     principal, recipient = who
     last = await ctx.ledger.last_seq(recipient)
-    conn = Connection(ws=ws, principal=principal, recipient=recipient, last_seq=last)
-    hub.add(conn)
+    conn = Connection(ws=ws, principal=principal, recipient=recipient, last_seq=last,
+                      markets=set(await _markets_of(ctx, principal, recipient)))
+    await hub.add(conn)
+    # A worker's socket is their presence: offers expiring while none is up cost no work.
+    keeper = None
     try:
-        await ws.send_json({"type": "ready", "seq": last, "recipient": recipient})
+        if principal.role is Role.WORKER:
+            socket_id = await presence.arrive(ctx, principal.user_id)
+            keeper = asyncio.create_task(presence.keep(ctx, principal.user_id, socket_id))
+        await send_json(ws, protocol.ready(last, recipient))
         tasks = [asyncio.create_task(_sender(ctx, conn)),
                  asyncio.create_task(_receiver(ctx, conn)),
                  asyncio.create_task(conn.closed.wait())]
@@ -190,4 +257,8 @@ async def endpoint(ws: WebSocket) -> None:
             with contextlib.suppress(Exception):
                 await ws.close(conn.close_code)
     finally:
-        hub.remove(conn)
+        await hub.remove(conn)
+        if keeper is not None:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper

@@ -3,6 +3,8 @@ market so that cross-market refusals can be tested."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import tomllib
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.cluster.redis_cluster import ThrowawayCluster
 from tests.e2e.server import REPO, ServerProcess
 
 
@@ -34,13 +37,52 @@ def write_config(dest: Path, rules: dict[str, Any]) -> Path:
     return dest
 
 
+#: ``GIGMARKET_TEST_REDIS=cluster``: the servers use a throwaway 3-node Redis Cluster (issue 11)
+#: instead of their embedded Redis.
+ON_CLUSTER = os.environ.get("GIGMARKET_TEST_REDIS") == "cluster"
+#: Tests that stop, flush or cut the embedded Redis itself: nothing to do that to on a cluster.
+EMBEDDED_ONLY = (
+    "test_faults.py::test_a_killed_embedded_redis",
+    "test_faults.py::test_writes_while_redis_is_down",
+    "test_faults.py::test_flushall_is_detected",
+    "test_faults.py::test_dropped_subscriptions",
+    # Starts its second web process on the embedded Redis's socket by name.
+    "test_faults.py::test_a_killed_web_process_loses_no_acknowledged_write",
+    "test_idempotency_and_rebuild.py::test_the_live_pools_are_rebuilt",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not ON_CLUSTER:
+        return
+    skip = pytest.mark.skip(reason="acts on the embedded Redis; the servers use the cluster")
+    for item in items:
+        if any(name in item.nodeid for name in EMBEDDED_ONLY):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayCluster | None]:
+    if not ON_CLUSTER:
+        yield None
+        return
+    with ThrowawayCluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
+
+
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+def make_server(tmp_path: Path, shared_redis: ThrowawayCluster | None,
+                ) -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
 
     def make(**rules: Any) -> ServerProcess:
         config = write_config(tmp_path / f"config{len(started)}", rules)
-        srv = ServerProcess(tmp_path / "data", env={"GIGMARKET_CONFIG": str(config)})
+        env = {"GIGMARKET_CONFIG": str(config)}
+        if shared_redis is not None and not started:
+            shared_redis.flush()  # each test starts on an empty cluster, like a fresh embedded one
+        if shared_redis is not None:
+            env |= {"REDIS_URL": shared_redis.url, "GIGMARKET_REDIS_CLUSTER": "1"}
+        srv = ServerProcess(tmp_path / "data", env=env)
         srv.start()
         srv.cli("manager", "add", "--username", "boss", "--market", "shiling",
                 "--password", "correct-horse")
@@ -58,6 +100,33 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     for srv in started:
         log = srv.log_tail(100_000)
         assert "Traceback" not in log, f"the server logged an error:\n{log[-6000:]}"
+    for srv in started:
+        assert_manager_actions_audited(srv)
+
+
+#: Events a manager's action causes after it, in their own transactions (a suspension
+#: withdraws the employer's jobs and offers): the action before them carries the audit row.
+CONSEQUENCES = ("offer.withdrawn", "job.cancelled")
+
+
+def assert_manager_actions_audited(srv: ServerProcess) -> None:
+    """Every event a manager caused in a market has its audit row: same manager, same market,
+    same transaction (so the same time), whichever test produced it (issue 9)."""
+    if not srv.has_ledger():
+        return
+    with contextlib.closing(srv.ledger()) as db:
+        acted = db.execute(
+            "SELECT e.type, e.market_id, e.actor, e.at FROM events e"
+            " JOIN managers m ON m.id = e.actor WHERE e.market_id IS NOT NULL").fetchall()
+        audited = set(db.execute("SELECT manager_id, market_id, at FROM audit_log").fetchall())
+
+    def audited_before(actor: str, market: str, at: float) -> bool:
+        return any(a == actor and m == market and t <= at for a, m, t in audited)
+
+    missing = [(type_, market, actor) for type_, market, actor, at in acted
+               if (actor, market, at) not in audited
+               and not (type_ in CONSEQUENCES and audited_before(actor, market, at))]
+    assert not missing, f"manager actions without an audit row: {missing}"
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 """A real gigmarket server in a subprocess (uvicorn, embedded Redis, SQLite), for end-to-end
 tests. Modelled on uvicorn's own ``tests/utils.py::run_server``, but out of process so a test
-can ``kill -9`` it."""
+can ``kill -9`` it.
+
+With ``GIGMARKET_TEST_LEDGER=postgresql`` (``tests/pg.py``) its ledger is instead a database of
+its own on the session's throwaway PostgreSQL, shared by every process on the same data dir."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tests import pg
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,12 +39,33 @@ class ServerProcess:
         # Never the machine's own Redis: the embedded one, unless a test names one.
         inherited = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         self.env = {**inherited, "GIGMARKET_DATA": str(data_dir), **(env or {})}
+        if pg.wanted() and "GIGMARKET_LEDGER" not in (env or {}):
+            self.env["GIGMARKET_LEDGER"] = pg.ledger_url_for(data_dir)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
 
-    def ledger(self) -> sqlite3.Connection:
-        """The server's ledger, opened beside it, to check what the API said against the record."""
-        return sqlite3.connect(self.data_dir / "ledger.sqlite3")
+    @property
+    def postgres_url(self) -> str | None:
+        url = self.env.get("GIGMARKET_LEDGER", "")
+        return url if url.startswith(("postgresql://", "postgres://")) else None
+
+    def ledger(self, timeout: float = 5) -> sqlite3.Connection | pg.SyncLedger:
+        """The server's ledger, opened beside it, to check what the API said against the record
+        (SQLite's dialect on either backend)."""
+        if self.postgres_url:
+            return pg.SyncLedger(self.postgres_url)
+        return sqlite3.connect(self.data_dir / "ledger.sqlite3", timeout=timeout)
+
+    def has_ledger(self) -> bool:
+        return self.postgres_url is not None or (self.data_dir / "ledger.sqlite3").exists()
+
+    def ledger_at_rest(self) -> bytes:
+        """Every byte the ledger keeps: the SQLite file and its WAL, or a PostgreSQL dump."""
+        if self.postgres_url:
+            return pg.shared().dump(self.postgres_url)
+        raw = (self.data_dir / "ledger.sqlite3").read_bytes()
+        wal = self.data_dir / "ledger.sqlite3-wal"
+        return raw + (wal.read_bytes() if wal.exists() else b"")
 
     @property
     def base_url(self) -> str:
@@ -52,6 +78,20 @@ class ServerProcess:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
+
+    def web_beside(self) -> ServerProcess:
+        """A second, web-only process (started) on this one's data dir and embedded Redis, as a
+        second web host of one market would run; the caller stops it."""
+        sock = self.data_dir / "redis" / "redis.sock"
+        # On the throwaway cluster (GIGMARKET_TEST_REDIS=cluster) both name the cluster.
+        shared = {k: self.env[k] for k in ("REDIS_URL", "GIGMARKET_REDIS_CLUSTER")
+                  if self.env.get(k)}
+        other = ServerProcess(self.data_dir, env={"REDIS_URL": f"unix://{sock}", **shared,
+                                                  "GIGMARKET_CONFIG": self.env["GIGMARKET_CONFIG"]},
+                              args=("--no-dispatch",))
+        other.log_path = self.data_dir / "server-b.log"
+        other.start()
+        return other
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "gigmarket.cli", *args], env=self.env,
@@ -81,6 +121,7 @@ class ServerProcess:
             except (httpx.HTTPError, ValueError, KeyError):
                 pass
             time.sleep(0.1)
+        self.kill()  # not left running behind a failed start
         raise RuntimeError(f"server not ready in {timeout_s}s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 60) -> str:

@@ -45,9 +45,11 @@ class WebOnlyServer(ServerProcess):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_tail()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                # Ready but for dispatch (503 names the market nobody dispatches, honestly).
+                checks = httpx.get(f"{self.base_url}/readyz", timeout=1).json()["checks"]
+                if checks["redis"] == "ok" and checks["ledger"] == "ok":
                     return self
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError, KeyError):
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server not ready in {timeout_s}s:\n{self.log_tail()}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 from collections.abc import Callable
 
 import httpx
@@ -15,7 +14,7 @@ from tests.e2e.server import ServerProcess
 
 
 def ledger_messages(server: ServerProcess, recipient: str) -> list[dict[str, object]]:
-    db = sqlite3.connect(server.data_dir / "ledger.sqlite3")
+    db = server.ledger()
     rows = db.execute("SELECT body FROM messages WHERE recipient = ? ORDER BY seq",
                       (recipient,)).fetchall()
     db.close()
@@ -84,7 +83,7 @@ async def test_kill_9_mid_traffic_loses_nothing_acknowledged_and_resume_has_no_g
         await p.disconnect()
 
     server.start()
-    db = sqlite3.connect(server.data_dir / "ledger.sqlite3")
+    db = server.ledger()
     for job_id in posted:
         assert db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone(), job_id
     for offer_id in accepted:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 from tests.e2e.people import (
     check_in,
@@ -86,7 +85,7 @@ async def test_five_workers_job_for_three_fills_with_a_reoffer(server: ServerPro
         await p.disconnect()
 
     # The ledger holds every step, with the assignments and no more than the headcount.
-    db = sqlite3.connect(server.data_dir / "ledger.sqlite3")
+    db = server.ledger()
     assert db.execute("SELECT COUNT(*) FROM assignments WHERE job_id = ?",
                       (job["id"],)).fetchone()[0] == 3
     kinds = [r[0] for r in db.execute("SELECT type FROM events WHERE type LIKE 'offer.%'")]

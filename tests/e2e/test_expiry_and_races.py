@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -125,7 +124,7 @@ async def test_fifty_concurrent_accepts_and_posts_keep_every_invariant(
     for w in workers:
         await w.disconnect()
 
-    db = sqlite3.connect(server.data_dir / "ledger.sqlite3")
+    db = server.ledger()
     over = db.execute(
         "SELECT j.id FROM jobs j WHERE j.accepted > j.headcount OR (SELECT COUNT(*) FROM"
         " assignments a WHERE a.job_id = j.id AND a.state = 'accepted') > j.headcount"

@@ -33,7 +33,11 @@ async def test_public_endpoints_describe_the_market_and_the_api(server: ServerPr
         metrics = (await c.get("/metrics")).text
         assert "gigmarket_http_requests_total" in metrics
         assert (await c.get("/healthz")).json() == {"ok": True}
-        assert (await c.get("/readyz")).json()["checks"]["dispatch"]["shiling"] is True
+        ready = (await c.get("/readyz")).json()
+        lease = ready["checks"]["dispatch"]["shiling"]
+        assert ready["ready"] is True and ready["problems"] == []
+        assert lease["holder"].rsplit(":", 1)[1].isdigit() and lease["token"] >= 1
+        assert 'gigmarket_recoveries_total{kind="lease_change"}' in metrics
 
 
 async def test_the_hall_board_is_anonymous(server: ServerProcess) -> None:
@@ -74,3 +78,14 @@ async def test_the_ledger_exports_as_csv_for_its_own_manager(server: ServerProce
     out = server.data_dir / "export.csv"
     server.cli("export", "--market", "shiling", "--out", str(out))
     assert out.read_bytes() == r.content
+
+
+def test_serve_prints_the_page_addresses_when_ready(server: ServerProcess) -> None:
+    """Once listening, serve prints the five pages (the kiosk at the first station, a board
+    per market) and the kiosk set-up link, on the address and port it actually bound."""
+    log = server.log_tail(100_000)
+    base = server.base_url
+    assert "gigmarket is ready (dev mode):" in log
+    for path in ("/kiosk?station=hall", "/m/worker", "/m/employer", "/manage",
+                 "/board/shiling", "/board/huashan", "/manage#kiosks"):
+        assert f"{base}{path}\n" in log, path

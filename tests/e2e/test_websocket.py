@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 import websockets
 
+from tests.e2e.conftest import write_config
 from tests.e2e.people import check_in, job_body, manager, new_employer, new_worker
 from tests.e2e.server import ServerProcess
 
@@ -119,3 +121,29 @@ async def test_accept_over_the_socket_and_logout_closes_it(server: ServerProcess
     assert w._ws.close_code == 4401
     assert (await w.call("GET", "/me")).status_code == 401
     await w.disconnect()
+
+
+async def test_permessage_deflate_is_off_and_accepts_log_nothing_at_info(
+        server: ServerProcess) -> None:
+    """A client offering permessage-deflate gets a socket without it, and accepting sockets
+    writes no INFO line per socket (issue 13)."""
+    for _ in range(3):
+        async with websockets.connect(server.ws_url) as ws:  # offers deflate by default
+            assert ws.response is not None
+            assert "Sec-WebSocket-Extensions" not in ws.response.headers
+    assert '"WebSocket /ws" [accepted]' not in server.log_tail(100_000)
+
+
+async def test_permessage_deflate_is_on_when_configured(tmp_path: Path) -> None:
+    """``GIGMARKET_WS_DEFLATE=1`` turns compression back on."""
+    base = tmp_path
+    srv = ServerProcess(base / "data", env={"GIGMARKET_CONFIG": str(write_config(base / "c", {})),
+                                            "GIGMARKET_WS_DEFLATE": "1"})
+    srv.start()
+    try:
+        async with websockets.connect(srv.ws_url) as ws:
+            assert ws.response is not None
+            assert "permessage-deflate" in ws.response.headers.get(
+                "Sec-WebSocket-Extensions", "")
+    finally:
+        srv.stop()
