@@ -25,7 +25,7 @@ from gigmarket.services.auth import require
 from gigmarket.services.context import Context, Principal, tell_market, worker_recipient
 from gigmarket.services.live_pools import build_pools
 from gigmarket.services.live_records import rebuild_market
-from gigmarket.store import assignments, blocks, employers, jobs, transitions, workers
+from gigmarket.store import assignments, blocks, employers, jobs, locks, transitions, workers
 from gigmarket.store.ledger import Row
 
 log = logging.getLogger("gigmarket.claims")
@@ -128,6 +128,7 @@ async def claim(ctx: Context, principal: Principal, job_id: str) -> dict[str, An
     await ctx.live.claim_job(market.id, worker["id"], job_id)
     try:
         async with ctx.ledger.transaction(ctx.clock()) as tx:
+            await tx.lock(locks.worker(worker["id"]))  # as an accept: the overlap check
             fresh = await jobs.get(tx, job_id)
             w = await workers.get(tx, worker["id"])
             assert fresh is not None and w is not None

@@ -14,6 +14,7 @@ from gigmarket.core.model import JobState
 from gigmarket.services import jobs, offers
 from gigmarket.services.context import Context, tell_market
 from gigmarket.store import exchange as store
+from gigmarket.store import locks
 from gigmarket.store.ledger import Row, Tx, new_id
 
 #: Once a worker is offered or hired, the work they said yes to may not change under them.
@@ -65,6 +66,9 @@ async def receive_posting(ctx: Context, platform_id: str,
     body_hash = _body_hash(body)
     newer: Row | None = None
     async with ctx.ledger.transaction(now) as tx:
+        # Two deliveries of one posting at once: the second waits, then answers as a repeat
+        # (not a unique-key 409 from the link's insert).
+        await tx.lock(locks.posting(platform_id, external_id))
         known = await store.posting(tx, platform_id, external_id)
         if known is not None:
             answer = _repeat(known, version, body_hash)
@@ -145,6 +149,7 @@ async def _apply_newer(ctx: Context, platform_id: str, known: Row, external_id: 
         taken = await ctx.live.job_taken(before["market_id"], job_id)
     try:
         async with ctx.ledger.transaction(now) as tx:
+            await tx.lock(locks.posting(platform_id, external_id))
             fresh = await store.posting(tx, platform_id, external_id)
             assert fresh is not None
             repeat = _repeat(fresh, version, body_hash)

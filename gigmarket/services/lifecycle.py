@@ -37,6 +37,7 @@ from gigmarket.store import (
     checkin_codes,
     employers,
     jobs,
+    locks,
     offers,
     ratings,
     transitions,
@@ -196,6 +197,8 @@ async def checkin(ctx: Context, principal: Principal, assignment_id: str,
     refusal: ValidationError | ConflictError | None = None
     async with ctx.ledger.transaction(now) as tx:
         if typed:
+            # Count, compare, add: guesses sent at once are counted one after another.
+            await tx.lock(locks.assignment(a["id"]))
             wrong = await checkin_codes.failures(tx, a["id"])
             if wrong >= checkin_code.MAX_WRONG:
                 raise ConflictError("too many wrong codes: scan the QR on the slip, or ask the"

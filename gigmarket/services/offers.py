@@ -30,7 +30,7 @@ from gigmarket.services.context import (
     worker_recipient,
 )
 from gigmarket.services.live_records import rebuild_market, worker_record
-from gigmarket.store import assignments, employers, jobs, offers, transitions, workers
+from gigmarket.store import assignments, employers, jobs, locks, offers, transitions, workers
 from gigmarket.store import certificates as cert_store
 from gigmarket.store.ledger import Ledger, Row, Tx
 
@@ -200,6 +200,9 @@ async def accept(ctx: Context, principal: Principal, offer_id: str) -> dict[str,
         raise await _refusal(ctx, offer_id, e) from None
     try:
         async with ctx.ledger.transaction(ctx.clock()) as tx:
+            # The overlap check below reads, then decides: one worker's accepts and claims
+            # take turns (free on SQLite's single writer; an advisory lock on PostgreSQL).
+            await tx.lock(locks.worker(principal.user_id))
             offer = await offers.get(tx, offer_id)
             assert offer is not None
             if offer["state"] != OfferState.PENDING.value:

@@ -4,7 +4,11 @@ The statements and the migrations are written once, for SQLite (the embedded def
 PostgreSQL they are translated here, mechanically, and each statement's translation is cached:
 
 - ``?`` placeholders become ``$1, $2, …`` (outside string literals, quoted names and comments);
-- ``INSERT OR IGNORE INTO …`` becomes ``INSERT INTO … ON CONFLICT DO NOTHING``.
+- ``INSERT OR IGNORE INTO …`` becomes ``INSERT INTO … ON CONFLICT DO NOTHING``;
+- ``json_extract(column, '$.key')`` (one top-level key) becomes
+  ``(NULLIF(column, '')::jsonb ->> 'key')``.
+  That is text where SQLite gives the JSON value's own type: the statements read only ids
+  this way, and compare them with text.
 
 Anything else SQLite-only in a statement is left alone and fails on PostgreSQL with the
 server's own message; it is to be written portably where it stands, not guessed at here.
@@ -43,6 +47,7 @@ def statements(script: str) -> list[str]:
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?", re.DOTALL)
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+_JSON_FIELD = re.compile(r"\bjson_extract\((\w+),\s*'\$\.(\w+)'\)")
 
 
 @lru_cache(maxsize=4096)
@@ -58,7 +63,7 @@ def postgres(sql: str) -> str:
         n += 1
         return f"${n}"
 
-    out = _TOKENS.sub(number, sql)
+    out = _JSON_FIELD.sub(r"(NULLIF(\1, '')::jsonb ->> '\2')", _TOKENS.sub(number, sql))
     if _OR_IGNORE.match(out):
         out = _OR_IGNORE.sub("INSERT INTO", out, count=1)
         found = _RETURNING.search(out)

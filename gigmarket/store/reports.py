@@ -12,12 +12,14 @@ from gigmarket.store.ledger import Ledger, Row
 
 _COLUMNS = "seq, at, type, actor, subject, payload"
 #: A manager's key-group mark is logged in the manager's market, not the worker's: read apart.
-_TYPES = json.dumps([t for t in EVENT_TYPES if t != "worker.key_group_set"])
+#: Inlined as literals (code constants, never input): one statement on both ledgers.
+_TYPES = ", ".join(f"'{t}'" for t in EVENT_TYPES if t != "worker.key_group_set")
 PAGE = 2000
 
 #: The range's events of one kind, as a subquery; parameters: market, lo, hi.
 _IN_RANGE = "SELECT {what} FROM events WHERE market_id = ? AND at >= ? AND at < ? AND type {kind}"
 _SEEN = _IN_RANGE.format(what="subject", kind="IN ('worker.registered', 'worker.checked_in')")
+# json_extract with a top-level key: store/dialect.py gives PostgreSQL its ->> twin.
 _FILLED_JOBS = (_IN_RANGE.format(what="json_extract(payload, '$.job_id')",
                                  kind="= 'offer.accepted'")
                 + " UNION " + _IN_RANGE.format(what="subject", kind="= 'job.claimed'"))
@@ -27,10 +29,11 @@ _PLACED = (_IN_RANGE.format(what="actor", kind="= 'offer.accepted'")
 _RESOLVED = _IN_RANGE.format(what="subject", kind="= 'dispute.resolved'")
 
 _CONTEXT = (
-    # SQLite takes the other columns from the row holding MIN(at): a worker's first sighting.
-    f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, MIN(at) FROM events"
+    # Each worker's first sighting: the earliest row per subject, by a window both ledgers run.
+    f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, ROW_NUMBER() OVER"
+    "  (PARTITION BY subject ORDER BY at, seq) AS nth FROM events"
     "  WHERE market_id = ? AND at < ? AND type IN ('worker.registered', 'worker.checked_in')"
-    f"  AND subject IN ({_SEEN}) GROUP BY subject)"
+    f"  AND subject IN ({_SEEN})) AS sighting WHERE nth = 1"
     # The postings, approvals, call-offs and earlier fills of each job filled in the range.
     f" UNION ALL SELECT {_COLUMNS} FROM events WHERE market_id = ? AND at < ?"
     "  AND ((type IN ('job.posted', 'job.approved', 'job.claimed')"
@@ -43,6 +46,9 @@ _CONTEXT = (
     f"  AND subject IN ({_PLACED})"
     " ORDER BY at, seq"
 )
+
+_PAGE = (f"SELECT {_COLUMNS} FROM events WHERE market_id = ? AND at >= ? AND at < ?"
+         f" AND type IN ({_TYPES}) AND (at > ? OR seq > ?) ORDER BY at, seq LIMIT ?")
 
 
 def _event(r: Row) -> LedgerEvent:
@@ -66,11 +72,7 @@ async def report_events(ledger: Ledger, market_id: str, lo: float,
     while True:
         # From where the last page ended, along the (market_id, at) index: each page reads
         # only its own stretch of the range.
-        page = await ledger.all(
-            f"SELECT {_COLUMNS} FROM events WHERE market_id = ? AND at >= ? AND at < ?"
-            " AND type IN (SELECT value FROM json_each(?)) AND (at > ? OR seq > ?)"
-            " ORDER BY at, seq LIMIT ?",
-            (market_id, at, hi, _TYPES, at, seq, PAGE))
+        page = await ledger.all(_PAGE, (market_id, at, hi, at, seq, PAGE))
         for r in page:
             e = _event(r)
             while i < len(context) and context[i].at <= e.at:

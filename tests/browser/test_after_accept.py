@@ -6,7 +6,6 @@ in the dashboard's queue and suspends the employer, whose page is signed out at 
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -244,7 +243,7 @@ def test_worker_cancels_then_blocks_the_employer(
     wk.locator("dialog.confirm-dialog").get_by_role("button", name="屏蔽").click()
     expect(card).to_contain_text("已屏蔽")
     shot(wk, "worker-390x844-cancelled-blocked", full_page=True)
-    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite3")) as db:
+    with closing(server.ledger()) as db:
         rows = db.execute("SELECT worker_id, employer_id, by_role FROM blocks"
                           " WHERE employer_id = ?", (boss["user_id"],)).fetchall()
     assert rows == [(worker["user_id"], boss["user_id"], "worker")]
@@ -330,7 +329,7 @@ def test_kiosk_worker_cancels_on_the_home_screen(
     expect(done).to_contain_text("已屏蔽", timeout=LIVE_MS)
     expect(done.get_by_role("button")).to_have_count(0)
     shot(kiosk, "kiosk-1080x1920-reported-blocked", full_page=True)
-    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite3")) as db:
+    with closing(server.ledger()) as db:
         reports = db.execute("SELECT worker_id, employer_id, reason FROM reports WHERE job_id = ?",
                              (job["id"],)).fetchall()
         blocks = db.execute("SELECT worker_id, by_role FROM blocks WHERE employer_id = ?",

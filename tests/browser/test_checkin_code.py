@@ -5,7 +5,6 @@ and the six digits typed into the labelled field, with wrong codes refused and l
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -49,7 +48,7 @@ def camera(browser: Any, tmp_path: Path) -> Iterator[Callable[[str], Any]]:
 
 
 def _checked_in_with(server: ServerProcess, assignment_id: str) -> str | None:
-    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite3")) as db:
+    with closing(server.ledger()) as db:
         row = db.execute("SELECT payload FROM events WHERE subject = ? AND"
                          " type = 'assignment.checked_in'", (assignment_id,)).fetchone()
     return None if row is None else str(json.loads(row[0])["with"])

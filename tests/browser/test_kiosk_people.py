@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import urllib.error
 from collections.abc import Callable
 from contextlib import closing
@@ -228,7 +227,7 @@ def test_a_phoneless_first_timer_at_each_kiosk_size(
     assert_no_english(kiosk)
     shot(kiosk, f"kiosk-{size_name}-p-pin")
 
-    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite3")) as db:
+    with closing(server.ledger()) as db:
         row = db.execute("SELECT name, phone, consent_version FROM workers WHERE"
                          " id_number_masked LIKE ?", (f"%{number[-4:]}",)).fetchone()
         payload = db.execute("SELECT payload FROM events WHERE type = 'worker.registered'"

@@ -97,3 +97,27 @@ async def test_a_scanned_qr_ends_the_lockout(make_server: Callable[..., ServerPr
     assert out["assignment"]["state"] == "checked_in"
     for p in (w1, w2, employer):
         await p.disconnect()
+
+
+async def test_wrong_codes_sent_at_once_are_counted_one_after_another(
+        make_server: Callable[..., ServerProcess]) -> None:
+    """Ten wrong codes at the same moment still get only five tries: four are refused as
+    wrong, the fifth locks the code, the rest find it locked, and the ledger counts five (a
+    guesser cannot win extra tries by racing; on PostgreSQL the assignment's lock makes them
+    take turns)."""
+    import asyncio
+
+    server = make_server()
+    _boss, employer, (w,), _job, (asg,) = await hired(server, 1)
+    answers = await asyncio.gather(*(
+        employer.call("POST", f"/assignments/{asg['id']}/checkin",
+                      {"code": f"{(int(asg['code']) + k) % 1_000_000:06d}"})
+        for k in range(1, 11)))
+    codes = sorted(r.json()["error"]["code"] for r in answers)
+    assert codes == ["bad_code"] * 4 + ["code_locked"] * 6, [r.text for r in answers]
+    with server.ledger() as db:
+        refused = db.execute("SELECT COUNT(*) FROM events WHERE subject = ? AND"
+                             " type = 'assignment.code_refused'", (asg["id"],)).fetchone()
+    assert refused is not None and refused[0] == 5
+    for p in (w, employer):
+        await p.disconnect()

@@ -11,6 +11,7 @@ stops dispatch. Waits have generous ceilings; how fast it recovers is measured b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -18,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -493,24 +494,50 @@ async def test_a_killed_standalone_dispatcher_is_taken_over_by_another(tmp_path:
 
 
 async def test_readyz_is_503_while_the_ledger_cannot_commit(server: ServerProcess) -> None:
-    """Another process holds the ledger's write lock: /readyz's probe transaction cannot
+    """Another process holds the lock the probe's write needs (SQLite's write lock, or on
+    PostgreSQL an exclusive lock on the probe's table): /readyz's probe transaction cannot
     commit, so it answers 503 naming the ledger; once the lock is released it is 200 again."""
+    async with held_write_lock(server), httpx.AsyncClient(base_url=server.base_url,
+                                                          timeout=30) as c:
+        r = await c.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["checks"]["ledger"] != "ok"
+        assert any("ledger" in p for p in r.json()["problems"])
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as c:
+        for _ in range(600):
+            if (await c.get("/readyz")).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("/readyz never came back after the lock was released")
+
+
+@contextlib.asynccontextmanager
+async def held_write_lock(server: ServerProcess) -> AsyncIterator[None]:
+    """The ledger's writers are blocked while this is held, as by another process."""
+    if server.postgres_url:
+        import asyncpg
+
+        conn = await asyncpg.connect(server.postgres_url)
+        try:
+            tx = conn.transaction()
+            await tx.start()
+            await conn.execute("LOCK TABLE recoveries IN ACCESS EXCLUSIVE MODE")
+            try:
+                yield
+            finally:
+                await tx.rollback()
+        finally:
+            await conn.close()
+        return
     import sqlite3
 
     blocker = sqlite3.connect(server.data_dir / "ledger.sqlite3", isolation_level=None)
     try:
         blocker.execute("BEGIN IMMEDIATE")
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as c:
-            r = await c.get("/readyz")
-            assert r.status_code == 503
-            assert r.json()["checks"]["ledger"] != "ok"
-            assert any("ledger" in p for p in r.json()["problems"])
+        try:
+            yield
+        finally:
             blocker.execute("ROLLBACK")
-            for _ in range(600):
-                if (await c.get("/readyz")).status_code == 200:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("/readyz never came back after the lock was released")
     finally:
         blocker.close()

@@ -210,3 +210,30 @@ async def test_a_verified_business_posts_straight_to_the_market(
     assert clash.status_code == 409, clash.text
     assert clash.json()["error"]["field"] == "employer.phone"
     await worker.disconnect()
+
+
+async def test_one_posting_delivered_several_times_at_once_is_created_once(
+    server: ServerProcess, province: FakePlatform,
+) -> None:
+    """A platform retrying a slow delivery sends the same posting again before the first is
+    answered: one job, one 201, and every other delivery the same answer with 200 (on
+    PostgreSQL the posting's lock makes them take turns; without it, a unique-key 409).
+    Then a newer version and its retry, at once: applied once, both 200."""
+    import asyncio
+
+    body = posting(1, external_id="GD-AT-ONCE")
+    answers = await asyncio.gather(*(province.send("POST", "/exchange/jobs", body)
+                                     for _ in range(6)))
+    assert sorted(r.status_code for r in answers) == [200] * 5 + [201], \
+        [r.text for r in answers]
+    assert len({r.text for r in answers}) == 1
+    job_id = answers[0].json()["id"]
+    newer = posting(2, external_id="GD-AT-ONCE", title="仓库装卸（改）")
+    again = await asyncio.gather(*(province.send("POST", "/exchange/jobs", newer)
+                                   for _ in range(4)))
+    assert [r.status_code for r in again] == [200] * 4, [r.text for r in again]
+    assert {r.json()["id"] for r in again} == {job_id}
+    with server.ledger() as db:
+        versions = db.execute("SELECT COUNT(*) FROM events WHERE subject = ?"
+                              " AND type = 'job.updated'", (job_id,)).fetchone()
+    assert versions is not None and versions[0] == 1

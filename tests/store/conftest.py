@@ -43,9 +43,6 @@ def ledger_where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     would have, opens this again."""
     if request.param == "sqlite":
         return str(tmp_path / "ledger.sqlite3")
-    reason = NOT_YET_ON_POSTGRES.get(request.node.originalname)
-    if reason:
-        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
     return postgres_database(request, tmp_path)
 
 
@@ -56,16 +53,6 @@ async def ledger(ledger_where: str) -> AsyncIterator[Ledger]:
         yield opened
     finally:
         await opened.aclose()
-
-
-#: Tests whose statements (not the ledger) are still SQLite-only, with the statement to fix.
-#: Strict: each fails here until its statement is made portable, then this entry must go.
-NOT_YET_ON_POSTGRES: dict[str, str] = {
-    name: "store/reports.py _CONTEXT: a subquery in FROM without an alias, a bare column beside"
-          " MIN(at) (SQLite picks the row; PostgreSQL refuses), json_extract"
-    for name in ("test_todays_figures_reach_back_for_what_they_depend_on",
-                 "test_a_range_read_in_small_pages_counts_the_same")
-}
 
 
 def postgres_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
