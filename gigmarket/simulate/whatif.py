@@ -12,9 +12,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from gigmarket.core.market import Market, Skill
-from gigmarket.simulate.compare import compare
-from gigmarket.simulate.day import generate_day
-from gigmarket.simulate.metrics import HOURS
 
 #: The figures compared, from ``metrics.PolicyMetrics``.
 FIGURES = ("slots", "filled", "fill_rate", "median_time_to_fill_min", "mean_travel_min",
@@ -27,6 +24,12 @@ def play(current: Market, proposed: Market, skills: dict[str, Skill], *, seed: i
     """Both days' figures. Each day is drawn under its own rules from the same seed, so the
     same people and jobs come, with wages lifted to a raised floor (an employer cannot post
     below it)."""
+    # Imported here, in the child: the simulator pulls in SciPy, half a second every web
+    # process would otherwise spend at start for a console feature used a few times a day.
+    from gigmarket.simulate.compare import compare
+    from gigmarket.simulate.day import generate_day
+    from gigmarket.simulate.metrics import HOURS
+
     out: dict[str, Any] = {}
     for i, (label, market) in enumerate((("current", current), ("proposed", proposed))):
         day = generate_day(market, skills, seed=seed, workers=workers, slots=slots)

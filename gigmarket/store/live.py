@@ -142,9 +142,12 @@ class LiveStore:
             " if tonumber(a) > 0 then return redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end"
             " return 0"
         )
+        # The change-stream entry is written by the script itself: a Cluster pipeline cannot
+        # queue a script, and MULTI around one would be its only reason to exist.
         self._replace_record = client.register_script(
             "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end"
-            " redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1"
+            " redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])"
+            " redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'j', ARGV[1]) return 1"
         )
         self._due = client.register_script(
             "local t = redis.call('TIME')"
@@ -327,14 +330,9 @@ class LiveStore:
     async def replace_job_record(self, market: str, job_id: str, record: dict[str, Any]) -> bool:
         """Replace an open job's record, leaving its slot counts alone (offers may be moving
         them); a job that has left dispatch meanwhile stays out. True when replaced."""
-        async with self.redis.pipeline(transaction=True) as p:
-            # redis-py queues a script in a pipeline (EVALSHA, loaded first); its hints say
-            # only clients.
-            await self._replace_record(keys=[keys.jobs(market)],
-                                       args=[job_id, codec.dumps(record)],
-                                       client=p)  # type: ignore[arg-type]
-            note_change(p, market, "j", job_id)
-            done, _ = await p.execute()
+        done = await self._replace_record(
+            keys=[keys.jobs(market), keys.pool_changes(market)],
+            args=[job_id, codec.dumps(record), CHANGES_KEPT])
         return bool(done)
 
     async def close_job(self, market: str, job_id: str) -> None:

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import unquote_plus
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -31,7 +33,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gigmarket.core.errors import DomainError
+from gigmarket.core.errors import DomainError, ValidationError
 from gigmarket.services import market_rules, whatif
 from gigmarket.services.context import Context, OtpSender
 from gigmarket.settings import Settings, shipped
@@ -41,6 +43,7 @@ from gigmarket.store.live import LiveStore
 from gigmarket.store.recoveries import Recovery
 from gigmarket.web import access, api, console, exchange, export, openapi, ws
 from gigmarket.web.errors import (
+    error_response,
     on_client_gone,
     on_domain_error,
     on_http_error,
@@ -135,6 +138,27 @@ class WritesNeedRedis:
             except (RedisError, OSError, TimeoutError):
                 await unavailable()(scope, receive, send)
                 return
+        await self.app(scope, receive, send)
+
+
+class ControlCharactersRefused:
+    """A path or query with a control character (``%00`` and the like) answers 400 naming
+    ``path`` or ``query``, before any route: no id or cursor holds one, and PostgreSQL's text
+    cannot even store a NUL, so such a request would otherwise reach the ledger and fail there
+    (found by the fuzz test on the second backend)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
+            for field, text in (("path", scope["path"]), ("query", query)):
+                if any(unicodedata.category(c) == "Cc" for c in text):
+                    refusal = ValidationError(f"the {field} contains a control character",
+                                              code="bad_text", field=field)
+                    await error_response(refusal)(scope, receive, send)
+                    return
         await self.app(scope, receive, send)
 
 
@@ -285,7 +309,8 @@ def create_app(settings: Settings, redis_url: str, *, sender: OtpSender | None =
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders, frame_ancestors=settings.allowed_origins),
-                    Middleware(CountRequests), Middleware(WritesNeedRedis),
+                    Middleware(CountRequests), Middleware(ControlCharactersRefused),
+                    Middleware(WritesNeedRedis),
                     Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={
             DomainError: on_domain_error,

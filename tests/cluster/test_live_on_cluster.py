@@ -16,6 +16,7 @@ from gigmarket.store.live import LiveStore
 from tests.store.test_live import (  # noqa: F401  (collected here against the cluster)
     test_a_lapsed_lease_goes_to_the_next_owner,
     test_a_pair_is_never_offered_again,
+    test_a_record_replaced_or_a_pair_allowed_again_is_noted_as_a_change,
     test_accept_succeeds_once,
     test_an_expired_offer_cannot_be_accepted,
     test_another_workers_accept_is_forbidden,

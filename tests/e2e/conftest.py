@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.cluster.redis_cluster import ThrowawayCluster
-from tests.e2e.server import REPO, ServerProcess
+from tests.e2e.server import HOSTS, REPO, ServerProcess
 
 
 def write_config(dest: Path, rules: dict[str, Any]) -> Path:
@@ -82,7 +82,7 @@ def make_server(tmp_path: Path, shared_redis: ThrowawayCluster | None,
             shared_redis.flush()  # each test starts on an empty cluster, like a fresh embedded one
         if shared_redis is not None:
             env |= {"REDIS_URL": shared_redis.url, "GIGMARKET_REDIS_CLUSTER": "1"}
-        srv = ServerProcess(tmp_path / "data", env=env)
+        srv = ServerProcess(tmp_path / "data", env=env, hosts=HOSTS)
         srv.start()
         srv.cli("manager", "add", "--username", "boss", "--market", "shiling",
                 "--password", "correct-horse")
@@ -98,8 +98,9 @@ def make_server(tmp_path: Path, shared_redis: ThrowawayCluster | None,
             srv.stop()
     # A server that logged a traceback failed somewhere, even if the test's checks passed.
     for srv in started:
-        log = srv.log_tail(100_000)
-        assert "Traceback" not in log, f"the server logged an error:\n{log[-6000:]}"
+        for path in srv.log_paths:
+            log = path.read_text(errors="replace")
+            assert "Traceback" not in log, f"{path.name} logged an error:\n{log[-6000:]}"
     for srv in started:
         assert_manager_actions_audited(srv)
 

@@ -130,6 +130,13 @@ async def test_malformed_requests_are_refused_without_a_trace(server: ServerProc
         assert r.status_code == 401
         r = await c.get("/nowhere", headers=auth)
         assert r.status_code == 404 and "error" in r.json()
+        # A NUL in an id or a cursor: refused by name before the ledger (PostgreSQL's text
+        # cannot hold one, and would fail there).
+        r = await c.post("/assignments/a%00b/no_show", headers=auth)
+        assert r.status_code == 422 and r.json()["error"] == {
+            "code": "bad_text", "field": "path", "message": "the path contains a control character"}
+        r = await c.get("/me/offers?after=1%00", headers=auth)
+        assert (r.status_code, r.json()["error"]["field"]) == (422, "query")
     assert counts(server) == before
 
 

@@ -31,12 +31,12 @@ async def test_a_web_process_hears_only_the_markets_of_its_sockets(
     try:
         boss = await manager(b.api, b.ws_url, "boss", "correct-horse")
         await boss.connect()  # shiling, on B
-        other = await manager(a.api, a.ws_url, "other", "correct-horse")
+        other = await manager(a.api, a.own_ws_url, "other", "correct-horse")
         await other.connect()  # huashan, on A
-        worker = await new_worker(a.api, a.ws_url, "13800000001")
+        worker = await new_worker(a.api, a.own_ws_url, "13800000001")
         await worker.connect()  # joins huashan below, while connected
         await worker.ok("POST", "/markets/huashan/checkin", {"lat": HALL[0], "lon": HALL[1]})
-        employer = await new_employer(a.api, a.ws_url, "13900000001", verified_by=other)
+        employer = await new_employer(a.api, a.own_ws_url, "13900000001", verified_by=other)
         await employer.connect()
         await employer.ok("POST", "/markets/huashan/jobs", job_body(headcount=1))
         offer = await worker.wait_for(lambda m: m["type"] == "offer")
@@ -44,7 +44,7 @@ async def test_a_web_process_hears_only_the_markets_of_its_sockets(
         await employer.wait_for(lambda m: m["type"] == "job" and m["job"]["state"] == "filled")
         await other.wait_for(lambda m: m["type"] == "event")
         # Something of shiling's reaches B: a worker checks in there through A.
-        shiling_worker = await new_worker(a.api, a.ws_url, "13800000002")
+        shiling_worker = await new_worker(a.api, a.own_ws_url, "13800000002")
         await shiling_worker.ok("POST", "/markets/shiling/checkin",
                                 {"lat": HALL[0], "lon": HALL[1]})
         await boss.wait_for(lambda m: m["type"] == "event")

@@ -40,7 +40,8 @@ async def test_a_foreign_origin_is_closed_4403(server: ServerProcess) -> None:
     """A browser page on another site cannot open a socket (Origin allow-list)."""
     async with websockets.connect(server.ws_url, origin="https://evil.example") as ws:
         assert await _closed_code(ws) == 4403
-    own = f"http://127.0.0.1:{server.port}"
+    # The page's own origin: the host it was served from, which holds the socket too.
+    own = server.ws_url.replace("ws://", "http://", 1).removesuffix("/ws")
     w = await new_worker(server.api, server.ws_url, "13800000001")
     async with websockets.connect(server.ws_url, origin=own) as ws:
         await ws.send(json.dumps({"type": "auth", "token": w.token}))

@@ -140,12 +140,7 @@ async def test_a_nonce_is_honoured_once_across_web_processes_even_at_the_same_mo
     """Two web processes on one ledger: the same signed request sent to both at once, ten
     times over with ten nonces, is answered 200 exactly once per nonce and refused the rest."""
     a = make_server()
-    sock = a.data_dir / "redis" / "redis.sock"
-    b = ServerProcess(a.data_dir, env={"REDIS_URL": f"unix://{sock}",
-                                       "GIGMARKET_CONFIG": a.env["GIGMARKET_CONFIG"]},
-                      args=("--no-dispatch",))
-    b.log_path = a.data_dir / "server-b.log"
-    b.start()
+    b = a.web_beside("server-c.log")
     on_a = add_platform(a, "gd-province")
     on_b = FakePlatform(b.base_url, "gd-province", on_a.secret_hex)
     try:

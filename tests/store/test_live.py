@@ -473,6 +473,27 @@ async def test_snapshot_reads_back_what_was_put(live: LiveStore) -> None:
     assert snap.offered_pairs == {"w1|j2", "w2|j1"}
 
 
+async def test_a_record_replaced_or_a_pair_allowed_again_is_noted_as_a_change(
+        live: LiveStore) -> None:
+    """An open job's record is replaced (its counts untouched), a closed one stays out, and a
+    pair offered while the worker was away may be offered again: each change reaches the
+    market's change stream, which the dispatcher's pools read (issue 13)."""
+    await put_job(live, "j1", headcount=2, accepted=1)
+    await live.close_job(MARKET, "j1")
+    await put_job(live, "j2", headcount=2, accepted=1)
+    await live.exclude_pairs(MARKET, [("w1", "j2")])
+    before = await live.redis.xlen(keys.pool_changes(MARKET))
+    assert await live.replace_job_record(MARKET, "j2", {"id": "j2", "title": "夜班"})
+    assert not await live.replace_job_record(MARKET, "j1", {"id": "j1", "title": "no"})
+    await live.allow_pair(MARKET, "w1", "j2")
+    snap = await live.snapshot(MARKET)
+    assert snap.jobs == {"j2": {"id": "j2", "title": "夜班"}}
+    assert snap.accepted["j2"] == 1 and snap.offered_pairs == set()
+    entries = await live.redis.xrange(keys.pool_changes(MARKET))
+    assert len(entries) == before + 3
+    assert [dict(e[1]) for e in entries[before:]] == [{"j": "j2"}, {"w": "w1"}, {"j": "j2"}]
+
+
 # -- rate counter ----------------------------------------------------------------------------
 
 
