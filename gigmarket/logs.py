@@ -16,6 +16,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class OneLineRetries(logging.Filter):
+    """asyncpg's pool logs a traceback each time it fails to reconnect to a PostgreSQL server
+    that is down. That is expected while the server is away (the ledger answers 503 and
+    /readyz says so): keep the line, drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {record.exc_info[1]!r}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
 def configure(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -23,6 +35,7 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("asyncpg.pool").addFilter(OneLineRetries())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []

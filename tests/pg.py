@@ -76,6 +76,15 @@ class ThrowawayPostgres:
     def start(self) -> ThrowawayPostgres:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
                   "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        return self.resume()
+
+    def pause(self) -> None:
+        """Stop the server and keep its data (a database host going down)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.running = False
+
+    def resume(self) -> ThrowawayPostgres:
+        """Start the server on its data dir (first start, or back after :meth:`pause`)."""
         options = " ".join([
             "-c listen_addresses=''", f"-c unix_socket_directories={self.socket_dir}",
             "-c max_connections=400", "-c shared_buffers=64MB",

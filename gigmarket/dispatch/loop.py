@@ -40,6 +40,7 @@ from gigmarket.services.context import Context, market_recipient
 from gigmarket.services.live_records import rebuild_market
 from gigmarket.store import keys, lease_tokens, recoveries
 from gigmarket.store.channels import Feed
+from gigmarket.store.ledger import LedgerUnavailable
 from gigmarket.store.recoveries import Recovery
 
 log = logging.getLogger("gigmarket.dispatch")
@@ -263,8 +264,9 @@ class Dispatcher:
                     failing = False
             except asyncio.CancelledError:
                 raise
-            except (*REDIS_DOWN, SolverDied) as e:
-                # A fault the supervisors repair: one line, not a traceback per turn.
+            except (*REDIS_DOWN, SolverDied, LedgerUnavailable) as e:
+                # A fault the supervisors repair, or the ledger's server away until it is back:
+                # one line, not a traceback per turn.
                 if not failing:
                     log.warning("dispatch of %s interrupted (%r); retrying", market.id, e)
                 failing = True

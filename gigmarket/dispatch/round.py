@@ -33,7 +33,7 @@ from gigmarket.services.live_records import rebuild_market
 from gigmarket.services.offers import job_views
 from gigmarket.store import live as live_store
 from gigmarket.store import rounds
-from gigmarket.store.ledger import dumps, new_id
+from gigmarket.store.ledger import LedgerUnavailable, dumps, new_id
 
 log = logging.getLogger("gigmarket.dispatch")
 
@@ -220,6 +220,12 @@ async def _run_round(ctx: Context, market: Market, lease_token: str, solver: Sol
         # Shutting down mid-round: nothing was recorded, so nothing was published. The offers
         # gated in Redis expire on their own clock and the sweeper drops them (see loop).
         log.warning("round %s for %s cancelled before it was recorded", round_id, m)
+        raise
+    except LedgerUnavailable:
+        # Nothing was recorded, and the ledger cannot be read to rebuild from either: Redis
+        # holds offers the ledger does not until the dispatcher rebuilds, once it is back.
+        log.warning("round %s for %s not recorded: the ledger is unavailable", round_id, m)
+        await ctx.live.unbuilt(m)
         raise
     except BaseException:
         # Redis holds offers the ledger does not: put the pools back in line with the truth.

@@ -17,6 +17,7 @@ from gigmarket.services.auth import require_market
 from gigmarket.services.context import Context, Principal
 from gigmarket.services.tenancy import audit, require_manager_of
 from gigmarket.store import market_rules as store
+from gigmarket.store.ledger import LedgerUnavailable
 
 log = logging.getLogger("gigmarket.rules")
 
@@ -46,6 +47,8 @@ async def watch(ctx: Context) -> None:
                 if seen is not None:
                     log.info("market rules changed: %s", now)
                 seen = now
+        except LedgerUnavailable as e:
+            log.warning("reading the market rules failed (%s); keeping the ones in force", e)
         except Exception:
             log.exception("reading the market rules failed; keeping the ones in force")
         await asyncio.sleep(WATCH_INTERVAL_S)

@@ -561,6 +561,11 @@ class LiveStore:
     async def is_built(self, market: str) -> bool:
         return bool(await self.redis.exists(keys.built(market)))
 
+    async def unbuilt(self, market: str) -> None:
+        """The market's pools no longer match the ledger: the dispatcher rebuilds them before
+        its next round (it cannot now, the ledger being away)."""
+        await self.redis.delete(keys.built(market))
+
     async def rebuild(
         self,
         market: str,

@@ -541,3 +541,58 @@ async def held_write_lock(server: ServerProcess) -> AsyncIterator[None]:
             blocker.execute("ROLLBACK")
     finally:
         blocker.close()
+
+
+async def test_a_postgresql_ledger_going_down_answers_503_and_dispatch_resumes_after(
+        tmp_path: Path) -> None:
+    """The ledger's PostgreSQL server stops while a worker waits: a write answers 503
+    ``unavailable`` and changes nothing, /readyz names the ledger; when the server is back,
+    without restarting gigmarket, writes succeed, a new job is offered to the waiting worker,
+    and no process logged a traceback."""
+    from tests import pg
+
+    if pg.bin_dir() is None:
+        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql)")
+    database = pg.ThrowawayPostgres().start()  # its own: this test stops it
+    server = ServerProcess(tmp_path / "data", env={
+        "GIGMARKET_CONFIG": str(write_config(tmp_path / "config", RULES)),
+        "GIGMARKET_LEDGER": database.fresh_database("down")})
+    try:
+        server.start()
+        server.cli("manager", "add", "--username", "boss", "--market", "shiling",
+                   "--password", "correct-horse")
+        boss = await manager(server.api, server.ws_url, "boss", "correct-horse")
+        worker = await new_worker(server.api, server.ws_url, "13800000001")
+        await worker.connect()
+        await check_in(worker)
+        employer = await new_employer(server.api, server.ws_url, "13900000001",
+                                      verified_by=boss)
+        await employer.ok("POST", "/markets/shiling/jobs", job_body(headcount=1))
+        first = await worker.wait_for(lambda m: m["type"] == "offer")
+        await worker.ok("POST", f"/offers/{first['offer_id']}/decline")
+
+        database.pause()
+        r = await employer.call("POST", "/markets/shiling/jobs", job_body(headcount=1))
+        assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable", r.text
+        ready = httpx.get(f"{server.base_url}/readyz", timeout=30)
+        assert ready.status_code == 503 and ready.json()["checks"]["ledger"] != "ok"
+
+        database.resume()
+
+        def back() -> bool:
+            return httpx.get(f"{server.base_url}/readyz", timeout=30).status_code == 200
+
+        await wait_until(back, "/readyz 200 once PostgreSQL is back")
+        job = await employer.ok("POST", "/markets/shiling/jobs", job_body(headcount=1))
+        offer = await worker.wait_for(lambda m: m["type"] == "offer"
+                                      and m["job"]["id"] == job["id"], timeout=60)
+        await worker.ok("POST", f"/offers/{offer['offer_id']}/accept")
+        with server.ledger() as db:
+            jobs = db.execute("SELECT COUNT(*) FROM jobs").fetchone()
+        assert jobs == (2,), "the refused post left a job behind"
+        for person in (worker, employer, boss):
+            await person.disconnect()
+    finally:
+        server.stop()
+        database.stop()
+    assert "Traceback" not in server.log_tail(100_000), server.log_tail(200)
