@@ -90,15 +90,25 @@ async def _dispatch(settings: Settings, redis_url: str, demo: bool = False) -> N
             tasks.append(_demo_through_faults(ctx))
         await asyncio.gather(*tasks)
     finally:
-        # Every step bounded: Redis may be the thing that is gone (issue 8: a dispatcher that
-        # retried a lost Redis outlived serve's shutdown).
-        if dispatcher is not None:
-            await dispatcher.release()
-        solver.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(1):
-                await live.aclose()
-        await ledger.aclose()
+        async def close() -> None:
+            # Every step bounded: Redis may be the thing that is gone (issue 8: a dispatcher
+            # that retried a lost Redis outlived serve's shutdown).
+            if dispatcher is not None:
+                await dispatcher.release()
+            solver.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1):
+                    await live.aclose()
+            await ledger.aclose()
+
+        # To the end, even if cancelled again meanwhile (a second SIGTERM, or the cancel a
+        # COMMIT deferred landing here): a ledger left half-closed has its connection thread
+        # report to a closed loop, a traceback as the process exits.
+        closing = asyncio.ensure_future(close())
+        while not closing.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(closing)
+        closing.result()
 
 
 def _dispatch_process(redis_url: str, dev: bool, demo: bool) -> None:

@@ -111,6 +111,10 @@ CREATE FUNCTION exchange_outcome_changed() RETURNS trigger LANGUAGE plpgsql AS $
 DECLARE
     n bigint;
 BEGIN
+    -- The jobs feed's counter first, always: a transaction that changes a job and an
+    -- assignment (an accept, a call-off) takes both counters, and two of them taking the two
+    -- in opposite orders deadlock (found by the exchange feed's paging test on PostgreSQL).
+    PERFORM 1 FROM exchange_counters WHERE feed = 'jobs' FOR UPDATE;
     UPDATE exchange_counters SET last = last + 1 WHERE feed = 'outcomes' RETURNING last INTO n;
     INSERT INTO exchange_outcome_changes (cursor, assignment_id, job_id, worker_id,
         market_id, state, id_number_masked, key_group, hours, pay_fen, pay_unit,

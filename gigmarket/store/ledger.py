@@ -154,8 +154,10 @@ class Tx:
         )
         return eid
 
-    async def message(self, recipient: str, body: Mapping[str, Any]) -> int:
-        """Give ``body`` the recipient's next seq and store it for replay.
+    async def message(self, recipient: str, body: Mapping[str, Any]) -> None:
+        """Give ``body`` the recipient's next seq and store it for replay; the seq is in
+        :attr:`outbox` once the message is stored (on SQLite at once, on PostgreSQL at the
+        commit: see :class:`gigmarket.store.postgres.PostgresTx`).
 
         The seq comes from one upsert in the database, not from Python: its row lock (or
         SQLite's write lock) is held to the commit, so concurrent writers never share a seq.
@@ -175,7 +177,6 @@ class Tx:
             (recipient, seq, self.now, text),
         )
         self.outbox.append(Outgoing(recipient, seq, full, text))
-        return seq
 
     async def message_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Many messages at once (a round's offers): as :meth:`message`, in a few statements."""

@@ -9,9 +9,10 @@ too, so the hot paths parse nothing twice.
 
 What SQLite's single writer gave for free is made explicit here:
 
-- seqs come from an upsert on ``recipients`` with ``RETURNING`` (:meth:`PostgresTx.message_many`
-  included): the row lock it takes is held to the commit, so no two writers share a seq and a
-  reader never sees seq n+1 committed before seq n;
+- seqs come from an upsert on ``recipients`` with ``RETURNING``, made at the commit for all
+  of a transaction's messages in recipient order (:meth:`PostgresTx.store_messages`): the row
+  lock it takes is held to the commit, so no two writers share a seq, a reader never sees seq
+  n+1 committed before seq n, and no two transactions deadlock over their recipients;
 - the exchange feeds are numbered by their counter rows, updated by the triggers in the same
   transaction (see :data:`gigmarket.store.dialect.TRIGGERS`);
 - :meth:`PostgresTx.lock` is a transaction-scoped advisory lock for code that reads, decides and
@@ -35,7 +36,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import asyncpg
@@ -100,7 +101,17 @@ def _count(status: str) -> int:
 
 @dataclass(kw_only=True)
 class PostgresTx(Tx):
+    """A transaction on one pooled connection.
+
+    Its messages are stored at the commit, all at once, their recipients locked in name
+    order (:meth:`store_messages`). Stored as they came, each message would lock its
+    recipient's row from then to the commit, in the order the service happened to write them:
+    an accept (the worker, then the employer) and a call-off (the employer, then the worker)
+    would wait for each other, and PostgreSQL would end one of them as a deadlock.
+    """
+
     conn: asyncpg.Connection
+    pending: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return _count(await self.conn.execute(dialect.postgres(sql), *params))
@@ -117,11 +128,18 @@ class PostgresTx(Tx):
     async def lock(self, key: str) -> None:
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
 
+    async def message(self, recipient: str, body: Mapping[str, Any]) -> None:
+        self.pending.append((recipient, body))
+
     async def message_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
-        """As :meth:`Tx.message`, for many: one upsert moves each recipient's ``last_seq`` on
-        by its number of messages and returns the new value, so the seqs are reserved in the
-        database. Recipients are locked in name order, so two rounds messaging the same people
-        wait for each other instead of deadlocking."""
+        self.pending.extend(items)
+
+    async def store_messages(self) -> None:
+        """Just before the commit: one upsert moves each recipient's ``last_seq`` on by its
+        number of messages and returns the new value, so the seqs are reserved in the
+        database. Recipients are locked in name order and last, so two transactions messaging
+        the same people wait for each other instead of deadlocking."""
+        items, self.pending = self.pending, []
         if not items:
             return
         counts = Counter(r for r, _ in items)
@@ -199,10 +217,22 @@ class PostgresLedger(Ledger):
                 if isinstance(exc, _DOWN):
                     raise _unavailable(exc) from exc
                 raise
+            async def commit() -> None:
+                # The body is done, so the transaction commits: its messages, stored only now
+                # (see PostgresTx), are part of the commit.
+                try:
+                    await tx.store_messages()
+                except BaseException:
+                    if not conn.is_closed():
+                        with contextlib.suppress(*_DOWN):
+                            await run.rollback()
+                    raise
+                await run.commit()
+
             try:
                 # A cancel that comes during COMMIT lands after the connection is back in the
                 # pool, at the caller's next await (as on SQLite).
-                cancelled = await to_the_end(run.commit(), ask_again=False)
+                cancelled = await to_the_end(commit(), ask_again=False)
             except _CONFLICTS as exc:  # a deferred constraint
                 raise _conflict(exc) from exc
             except _DOWN as exc:

@@ -73,10 +73,11 @@ async def test_concurrent_writers_never_share_a_seq(processes: list[Ledger]) -> 
                     await tx.message_many([(recipient, {"m": f"{w}.{i}a"}),
                                            ("worker:w1", {"m": f"{w}.{i}"}),
                                            (recipient, {"m": f"{w}.{i}b"})])
-                    given += [(o.body["m"], o.seq) for o in tx.outbox if o.recipient == recipient]
                 else:
-                    seq = await tx.message(recipient, {"m": f"{w}.{i}"})
-                    given.append((f"{w}.{i}", seq))
+                    await tx.message(recipient, {"m": f"{w}.{i}"})
+            # The seqs given, once committed (PostgreSQL stores a transaction's messages at
+            # its commit).
+            given += [(o.body["m"], o.seq) for o in tx.outbox if o.recipient == recipient]
         return given
 
     results = await asyncio.gather(*(writer(w, p) for w, p in enumerate(processes)))
@@ -257,19 +258,50 @@ async def test_a_reader_replaying_messages_under_writers_misses_nothing(
 
 
 
+async def test_messages_in_opposite_orders_both_commit(processes: list[Ledger]) -> None:
+    """Two transactions message two recipients in opposite orders, each waiting for the other
+    between its two messages (an accept tells the worker then the employer, a call-off the
+    employer then the worker): both commit, the messages stored at each commit in recipient
+    order, so neither holds a recipient while the other waits for it."""
+    a_holds, b_holds = asyncio.Event(), asyncio.Event()
+
+    async def first(ledger: Ledger) -> None:
+        async with ledger.transaction() as tx:
+            await tx.message("worker:r1", {"by": "first"})
+            a_holds.set()
+            await b_holds.wait()
+            await tx.message("worker:r2", {"by": "first"})
+
+    async def second(ledger: Ledger) -> None:
+        async with ledger.transaction() as tx:
+            await a_holds.wait()
+            await tx.message("worker:r2", {"by": "second"})
+            b_holds.set()
+            await tx.message("worker:r1", {"by": "second"})
+
+    await asyncio.wait_for(asyncio.gather(first(processes[0]), second(processes[1])), 30)
+    assert await processes[2].last_seq("worker:r1") == 2
+    assert await processes[2].last_seq("worker:r2") == 2
+
+
 async def test_a_deadlock_ends_in_one_commit_and_one_conflict(processes: list[Ledger]) -> None:
-    """Two transactions message two recipients in opposite orders: PostgreSQL rolls one back
-    (a deadlock), which the ledger reports as LedgerConflict (409, retry), not a 500; the
-    other commits."""
+    """Two transactions update two rows in opposite orders: PostgreSQL rolls one back (a
+    deadlock), which the ledger reports as LedgerConflict (409, retry), not a 500; the other
+    commits."""
+    bump = ("INSERT INTO recipients (recipient, last_seq) VALUES (?, 1) ON CONFLICT (recipient)"
+            " DO UPDATE SET last_seq = recipients.last_seq + 1")
+    async with processes[0].transaction() as tx:
+        await tx.execute(bump, ("worker:r1",))
+        await tx.execute(bump, ("worker:r2",))
     a_holds, b_holds = asyncio.Event(), asyncio.Event()
 
     async def first(ledger: Ledger) -> str:
         try:
             async with ledger.transaction() as tx:
-                await tx.message("worker:r1", {"by": "first"})
+                await tx.execute(bump, ("worker:r1",))
                 a_holds.set()
                 await b_holds.wait()
-                await tx.message("worker:r2", {"by": "first"})
+                await tx.execute(bump, ("worker:r2",))
         except LedgerConflict:
             return "conflict"
         return "committed"
@@ -278,14 +310,14 @@ async def test_a_deadlock_ends_in_one_commit_and_one_conflict(processes: list[Le
         try:
             async with ledger.transaction() as tx:
                 await a_holds.wait()
-                await tx.message("worker:r2", {"by": "second"})
+                await tx.execute(bump, ("worker:r2",))
                 b_holds.set()
-                await tx.message("worker:r1", {"by": "second"})
+                await tx.execute(bump, ("worker:r1",))
         except LedgerConflict:
             return "conflict"
         return "committed"
 
     outcomes = await asyncio.gather(first(processes[0]), second(processes[1]))
     assert sorted(outcomes) == ["committed", "conflict"]
-    assert await processes[2].last_seq("worker:r1") == 1
-    assert await processes[2].last_seq("worker:r2") == 1
+    assert await processes[2].last_seq("worker:r1") == 2
+    assert await processes[2].last_seq("worker:r2") == 2
