@@ -88,13 +88,13 @@ async def seed(ctx: Context, markets: list[str], per_market: int) -> dict[str, P
     for n, market_id in enumerate(markets):
         market = ctx.market(market_id)
         for i in range(per_market):
-            uid = await _account(ctx, "workers", "w", f"172{n:03d}{i:05d}")
+            uid = await _account(ctx, Role.WORKER, f"172{n:03d}{i:05d}")
             p = Principal(Role.WORKER, uid, token_hash(f"bench:{uid}"))
             await workers.put_profile(ctx, p, {"name": "基准", "skills": ["loading"],
                                                "min_wage": {"amount": 150, "unit": "day"}})
             station = market.stations[0]
             await workers.checkin(ctx, p, market_id, {"lat": station.lat, "lon": station.lon})
-        uid = await _account(ctx, "employers", "e", f"173{n:08d}")
+        uid = await _account(ctx, Role.EMPLOYER, f"173{n:08d}")
         boss = Principal(Role.EMPLOYER, uid, token_hash(f"bench:{uid}"))
         await jobs.put_employer_profile(ctx, boss, {
             "name": "基准老板", "org_name": f"基准工厂{n}", "credit_code": _credit(n)})

@@ -263,10 +263,20 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         print("gigmarket dispatch runs beside web processes: set REDIS_URL", file=sys.stderr)
         return 2
-    # SIGTERM (a process manager's stop) frees the leases and stops the solver like Ctrl-C.
-    signal.signal(signal.SIGTERM, _interrupt)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_dispatch(settings, settings.redis_url))
+    redis_url = settings.redis_url
+
+    async def main() -> None:
+        # SIGTERM (a process manager's stop) cancels the work, as Ctrl-C does through
+        # asyncio.run: the cleanup then runs inside the loop. (A KeyboardInterrupt raised from
+        # a signal handler could land anywhere, even in the loop's own machinery, and leave
+        # the cleanup to run after the loop had closed.)
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        await _dispatch(settings, redis_url)
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(main())
     return 0
 
 
