@@ -474,7 +474,14 @@ async def test_a_killed_standalone_dispatcher_is_taken_over_by_another(tmp_path:
             held: dict[str, object] | None = r.json()["checks"]["dispatch"]["shiling"]
             return held if r.status_code == 200 else None
 
-        await wait_until(lambda: holder() is not None, "a dispatcher holds the market")
+        def shared() -> bool:
+            r = httpx.get(f"{web.base_url}/readyz", timeout=5)
+            held = r.json()["checks"]["dispatch"].values()
+            return r.status_code == 200 and len({str(h["holder"]) for h in held if h}) == 2
+
+        # Settled: the first to start takes both markets, then hands one to the second when
+        # it shows up; a holder read mid-hand-over would be nobody.
+        await wait_until(shared, "the two dispatchers holding a market each")
         web.cli("manager", "add", "--username", "boss", "--market", "shiling",
                 "--password", "correct-horse")
         first = holder()
