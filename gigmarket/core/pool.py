@@ -8,6 +8,7 @@ over the market's skill list (bit i = ``skill_codes[i]``), so "has every require
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,22 @@ class Exclusions:
     @staticmethod
     def none() -> Exclusions:
         return Exclusions(np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    @staticmethod
+    def among(pairs: Iterable[str], worker_ids: Sequence[str],
+              job_ids: Sequence[str]) -> Exclusions:
+        """The ``worker|job`` pairs whose both ends are in this round's pools, as rows."""
+        w_index = {w: i for i, w in enumerate(worker_ids)}
+        j_index = {j: i for i, j in enumerate(job_ids)}
+        ex_w: list[int] = []
+        ex_j: list[int] = []
+        for pair in pairs:
+            w, _, j = pair.partition("|")
+            wi, ji = w_index.get(w), j_index.get(j)
+            if wi is not None and ji is not None:
+                ex_w.append(wi)
+                ex_j.append(ji)
+        return Exclusions(np.array(ex_w, np.int64), np.array(ex_j, np.int64))
 
 
 @dataclass(frozen=True, slots=True)

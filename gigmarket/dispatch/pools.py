@@ -308,17 +308,7 @@ class MarketPools:
         workers = self.w.pool(wids, order, now)
         jobs = self.j.pool(jids, slots)
 
-        w_index = {w: i for i, w in enumerate(wids)}
-        j_index = {j: i for i, j in enumerate(jids)}
-        ex_w: list[int] = []
-        ex_j: list[int] = []
-        for pair in counts.offered_pairs:
-            w, _, j = pair.partition("|")
-            wi, ji = w_index.get(w), j_index.get(j)
-            if wi is not None and ji is not None:
-                ex_w.append(wi)
-                ex_j.append(ji)
-        exclusions = Exclusions(np.array(ex_w, np.int64), np.array(ex_j, np.int64))
+        exclusions = Exclusions.among(counts.offered_pairs, wids, jids)
 
         # Came back (an offer declined or expired, work ended) or freed a slot: changed too.
         changed_w = [i for i, w in enumerate(wids)

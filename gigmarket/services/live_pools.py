@@ -104,15 +104,5 @@ def build_pools(
         employer_reliability=_col(jrecs, "employer_reliability", 1.0),
     )
 
-    w_index = {w: i for i, w in enumerate(wids)}
-    j_index = {j: i for i, j in enumerate(jids)}
-    ex_w: list[int] = []
-    ex_j: list[int] = []
-    for pair in snap.offered_pairs:
-        w, _, j = pair.partition("|")
-        wi, ji = w_index.get(w), j_index.get(j)
-        if wi is not None and ji is not None:
-            ex_w.append(wi)
-            ex_j.append(ji)
-    exclusions = Exclusions(np.array(ex_w, np.int64), np.array(ex_j, np.int64))
+    exclusions = Exclusions.among(snap.offered_pairs, wids, jids)
     return workers, jobs, exclusions
