@@ -146,6 +146,9 @@ class OfferClosed(TypedDict):
     type: Literal["offer_closed"]
     offer_id: str
     reason: str
+    #: An offer that ran out may still be taken until then while a slot is free (issue 14,
+    #: ``Rules.late_take_s``): ``POST /offers/{id}/accept`` takes it. Only with ``expired``.
+    take_until: NotRequired[str]
     seq: NotRequired[int]
 
 
@@ -226,8 +229,11 @@ def offer(offer_id: str, expires_at: str | None, job: dict[str, Any]) -> Offer:
     return {"type": "offer", "offer_id": offer_id, "expires_at": expires_at, "job": job}
 
 
-def offer_closed(offer_id: str, reason: str) -> OfferClosed:
-    return {"type": "offer_closed", "offer_id": offer_id, "reason": reason}
+def offer_closed(offer_id: str, reason: str, take_until: str | None = None) -> OfferClosed:
+    out: OfferClosed = {"type": "offer_closed", "offer_id": offer_id, "reason": reason}
+    if take_until is not None:
+        out["take_until"] = take_until
+    return out
 
 
 def job(view: dict[str, Any]) -> Job:

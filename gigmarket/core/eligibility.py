@@ -59,3 +59,15 @@ def judge_accept(
     if spare >= 0.0:
         return None
     return AcceptRefusal(TOO_LATE_TO_ARRIVE, -spare)
+
+
+def late_take_until(state: str, expires_at: float, rules: Rules) -> float | None:
+    """Until when an offer may still be taken after it ran out (``Rules.late_take_s``).
+
+    ``None`` when it never may: it did not run out (accepted, declined or withdrawn offers are
+    settled answers), or the market turned late takes off. Whether a slot is still free and the
+    worker can still get there is for the moment of the take, as for any claim.
+    """
+    if state != "expired" or rules.late_take_s <= 0:
+        return None
+    return expires_at + rules.late_take_s

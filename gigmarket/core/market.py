@@ -68,6 +68,11 @@ class Rules:
     #: theirs when they come back, and meanwhile does not hold the slot for the full timeout.
     #: The simulator's absence comparison chose this over preferring connected workers.
     away_offer_timeout_s: float = 15.0
+    #: An offer that ran out can still be taken this long afterwards while the job has a
+    #: free slot and the worker can still get there (issue 14): the slot is no longer held
+    #: for them, but a worker who walked over to the kiosk too slowly does not lose the job
+    #: to the clock. 0 turns it off.
+    late_take_s: float = 300.0
     max_travel_minutes: float | None = 15.0
     max_distance_km: float | None = None
     speed_kmh: float = 15.0

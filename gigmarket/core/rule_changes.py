@@ -35,6 +35,7 @@ EDITABLE: Mapping[str, Limit] = {
     "min_hourly_wage_fen": Limit(100, 100_000, integer=True),
     "min_daily_wage_fen": Limit(800, 1_000_000, integer=True),
     "claim_after_s": Limit(0, 86_400),
+    "late_take_s": Limit(0, 3_600),
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from gigmarket import protocol
 from gigmarket.core import checkin_code
 from gigmarket.core.certificates import lacking, qualifying
-from gigmarket.core.eligibility import judge_accept
+from gigmarket.core.eligibility import judge_accept, late_take_until
 from gigmarket.core.errors import ConflictError, DomainError, NotFoundError
 from gigmarket.core.model import OfferState, Role, WorkerState
 from gigmarket.services import site_code, views
@@ -51,8 +51,13 @@ async def _job_and_employer(q: Ledger | Tx, job_id: str) -> tuple[Row, Row]:
 
 async def offer_view(ctx: Context, row: Row, q: Tx | Any | None = None) -> dict[str, Any]:
     job, employer = await _job_and_employer(q or ctx.ledger, row["job_id"])
-    return views.offer(row, job, employer, lambda t: ctx.iso(t, row["market_id"]),
-                       ctx.market(row["market_id"]).rules)
+    rules = ctx.market(row["market_id"]).rules
+    until = late_take_until(row["state"], row["expires_at"], rules)
+    if until is not None and not (ctx.clock() < until and job["state"] == "open"
+                                  and job["headcount"] - job["accepted"] - job["pending"] > 0):
+        until = None
+    return views.offer(row, job, employer, lambda t: ctx.iso(t, row["market_id"]), rules,
+                       take_until=until)
 
 
 async def assignment_view(ctx: Context, row: Row, q: Tx | Any | None = None) -> dict[str, Any]:
@@ -188,16 +193,34 @@ async def _in_time_for(ctx: Context, offer: Row) -> None:
     raise ConflictError(refusal.message, code="too_late_to_arrive", field="offer_id")
 
 
+async def _take_late(ctx: Context, principal: Principal, offer_id: str) -> dict[str, Any]:
+    # claims imports this module for its views; the late take is a claim, so it lives there.
+    from gigmarket.services import claims
+
+    row = await offers.get(ctx.ledger, offer_id)
+    assert row is not None
+    return await claims.take_late(ctx, principal, row)
+
+
 async def accept(ctx: Context, principal: Principal, offer_id: str) -> dict[str, Any]:
     row = await _own_offer(ctx, principal, offer_id)
     market_id = row["market_id"]
+    if row["state"] == OfferState.EXPIRED.value:
+        return await _take_late(ctx, principal, offer_id)
     if row["state"] == OfferState.PENDING.value:
         await _certified_for(ctx, row)
         await _in_time_for(ctx, row)
     try:
         await ctx.live.accept_offer(market_id, offer_id, principal.user_id)
     except DomainError as e:
-        raise await _refusal(ctx, offer_id, e) from None
+        refusal = await _refusal(ctx, offer_id, e)
+        if refusal.code != "offer_expired":
+            raise refusal from None
+        # Run out, but the sweep has not closed it yet: close it now, then it may be taken
+        # late like any offer that ran out (issue 14).
+        with contextlib.suppress(ConflictError, NotFoundError):
+            await close(ctx, offer_id, OfferState.EXPIRED, only_if_expired=True)
+        return await _take_late(ctx, principal, offer_id)
     try:
         async with ctx.ledger.transaction(ctx.clock()) as tx:
             # The overlap check below reads, then decides: one worker's accepts and claims
@@ -250,6 +273,16 @@ async def decline(ctx: Context, principal: Principal, offer_id: str) -> dict[str
     return {"offer": await offer_view(ctx, row)}
 
 
+async def _late_take_offered(ctx: Context, tx: Tx, offer: Row) -> str | None:
+    """When the worker may still take the offer that just ran out: the view's ``take_until``,
+    for the ``offer_closed`` message."""
+    if offer["state"] != OfferState.EXPIRED.value:
+        return None
+    view = await offer_view(ctx, offer, tx)
+    until: str | None = view["take_until"]
+    return until
+
+
 async def close(
     ctx: Context,
     offer_id: str,
@@ -287,6 +320,7 @@ async def close(
                                 code=f"offer_{fresh['state']}", field="offer_id")
         out = await transitions.move(tx, state, offer_id, closed_at=tx.now, absent=int(absent))
         await jobs.release_pending(tx, row["job_id"])
+        take_until = await _late_take_offered(ctx, tx, out)
         await transitions.move_if(tx, WorkerState.AVAILABLE, row["worker_id"],
                                   only_from={WorkerState.OFFERED})
         await tx.event(f"offer.{state.value}", market_id=market_id,
@@ -295,7 +329,7 @@ async def close(
                        payload={"job_id": row["job_id"], "worker_id": row["worker_id"],
                                 "detail": "worker_away" if absent else reason_detail})
         await tx.message(worker_recipient(row["worker_id"]),
-                         protocol.offer_closed(offer_id, state.value))
+                         protocol.offer_closed(offer_id, state.value, take_until))
         await tell_employer(ctx, tx, row["job_id"])
         await tell_market(ctx, tx, market_id, f"offer.{state.value}", job_id=row["job_id"])
         # The slot and the worker are free again: re-offer at once, not at the next tick.

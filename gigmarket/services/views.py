@@ -195,7 +195,10 @@ def job_full(job: Record, workers: Sequence[Record],
 
 
 def offer(row: Record, job: Record, employer: Record,
-          iso: Iso, rules: Rules | None = None) -> dict[str, Any]:
+          iso: Iso, rules: Rules | None = None, *, take_until: float | None = None
+          ) -> dict[str, Any]:
+    """OFFER. ``take_until``: an offer that ran out may still be taken until then (a slot is
+    free now; ``core.eligibility.late_take_until``), else the field is null."""
     summary = job_summary(job, iso, distance_km=row["distance_km"],
                           travel_minutes=row["travel_minutes"], employer=employer)
     if rules is not None:
@@ -206,6 +209,7 @@ def offer(row: Record, job: Record, employer: Record,
         "state": row["state"],
         "created_at": iso(row["created_at"]),
         "expires_at": iso(row["expires_at"]),
+        "take_until": None if take_until is None else iso(take_until),
         "job": summary,
     }
 

@@ -23,7 +23,9 @@ Under gigmarket the simulator plays the shipped rules (issue 14): a job still un
 a pending offer may claim a free slot (one notice per job, when it goes up; a slot is free when
 neither an accept nor a pending offer holds it, as the server's claim gate counts); and an
 accept is judged again by ``core.eligibility``: one too late to reach the start is refused and
-the offer withdrawn, without burning the pair.
+the offer withdrawn, without burning the pair. A worker who answers yes after their offer ran
+out (within ``late_take_s``) takes the job if a slot is still free, as the server's late take
+does: a claim of that one job, counted among the claims.
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ class _At(enum.IntEnum):
     RETURN = 10
     BOARD = 11
     WIDEN = 12
+    LATE_TAKE = 13
 
 
 @dataclass(slots=True)
@@ -294,6 +297,8 @@ class Engine:
             self._start(t, a)
         elif what is _At.BOARD:
             self._board(t, a)
+        elif what is _At.LATE_TAKE:
+            self._late_take(t, a)
         elif what is _At.WIDEN:
             # A wider reach may bring new pairs: the one way eligibility grows with time.
             free = self.day.jobs.headcount[a] - self.accepted[a] - self.pending[a]
@@ -492,6 +497,20 @@ class Engine:
             return
         self._assign(t, w, j, -1, travel)
 
+    def _late_take(self, t: float, o: int) -> None:
+        """A worker takes an offer that ran out (``Rules.late_take_s``): as a claim, only if
+        they are free, a slot is free (pending offers hold theirs) and they can still arrive."""
+        offer = self.offers[o]
+        w, j = offer.worker, offer.job
+        free = self.day.jobs.headcount[j] - self.accepted[j] - self.pending[j]
+        if self.presence[w] != Presence.AVAILABLE:
+            return
+        if not self.open[j] or free <= 0 or not can_arrive(
+                t, offer.travel_minutes, float(self.day.jobs.start[j]), self.rules):
+            self._emit(Event(t, EventKind.CLAIM_LOST, worker=w, job=j))
+            return
+        self._assign(t, w, j, -1, offer.travel_minutes)
+
     def _board(self, t: float, j: int) -> None:
         """Job ``j`` goes on the boards: eligible waiting workers may claim it (SPEC 4)."""
         if not self.open[j] or self.day.jobs.headcount[j] - self.accepted[j] - self.pending[j] <= 0:
@@ -663,6 +682,11 @@ class Engine:
                 self._at(now + delay, _At.ANSWER, o, int(answers.accepts[k]))
             else:
                 self._at(now + timeout, _At.EXPIRE, o)
+                if (answers.answered[k] and answers.accepts[k]
+                        and delay < timeout + self.rules.late_take_s
+                        and not self._away(wk, now + delay)):
+                    # They come to the screen after it ran out and still want it.
+                    self._at(now + delay, _At.LATE_TAKE, o)
 
     def _make_offer(self, now: float, w: int, j: int, timeout: float, travel: float, *,
                     menu: int) -> int:

@@ -424,8 +424,13 @@ class LiveStore:
 
     # -- claims and reopened slots (issue 5) ------------------------------------------------------
 
-    async def claim_job(self, market: str, worker_id: str, job_id: str) -> bool:
+    async def claim_job(self, market: str, worker_id: str, job_id: str, *,
+                        offered_before: bool = False) -> bool:
         """Take a free slot of ``job_id`` for ``worker_id``; returns whether the job is now full.
+
+        ``offered_before``: a late take of the pair's own expired offer (issue 14), so the
+        pair's mark in the offered set does not refuse it; the caller has checked that the
+        ledger's offer of this pair ran out (not declined) within ``late_take_s``.
 
         Raises :class:`ConflictError` (``job_full``, ``not_available``, ``holding_offer``,
         ``excluded``) when the gate refuses.
@@ -434,7 +439,8 @@ class LiveStore:
             keys.worker_state(market), keys.worker_offer(market), keys.job_headcount(market),
             keys.job_accepted(market), keys.job_pending(market), keys.offered_pairs(market),
         ]
-        r = [_s(x) for x in await self._claim(keys=keys_, args=[worker_id, job_id])]
+        r = [_s(x) for x in await self._claim(keys=keys_, args=[worker_id, job_id,
+                                                                 int(offered_before)])]
         if r[0] != "ok":
             raise ConflictError(_CLAIM_MESSAGES.get(r[1], r[1]), code=r[1], field="job_id")
         return r[1] == "1"

@@ -36,6 +36,13 @@ async def met(q: Ledger | Tx, job_id: str, worker_id: str) -> bool:
                        (job_id, worker_id)) is not None
 
 
+async def latest_of_pair(q: Ledger | Tx, job_id: str, worker_id: str) -> str | None:
+    """The id of the newest offer of this job to this worker."""
+    row = await q.one("SELECT id FROM offers WHERE job_id = ? AND worker_id = ?"
+                      " ORDER BY created_at DESC, id DESC LIMIT 1", (job_id, worker_id))
+    return None if row is None else str(row["id"])
+
+
 async def pending_between(q: Ledger | Tx, worker_id: str, employer_id: str) -> list[str]:
     """The worker's pending offers of the employer's jobs."""
     rows = await q.all("SELECT o.id FROM offers o JOIN jobs j ON j.id = o.job_id"

@@ -58,6 +58,7 @@ addStrings({
     "c.rule.min_hourly_wage_fen": "最低小时工资（元）",
     "c.rule.min_daily_wage_fen": "最低日工资（元）",
     "c.rule.claim_after_s": "多久未招满开放抢单（秒）",
+    "c.rule.late_take_s": "超时后仍可接单（秒，有空位时）",
     "c.whatif": "规则推演（如果改了会怎样）",
     "c.whatif.help": "用模拟的一天比较现行规则和拟改规则；在后台运行，不影响派单。",
     "c.whatif.run": "开始推演",
@@ -133,6 +134,7 @@ addStrings({
     "c.rule.min_hourly_wage_fen": "Hourly wage floor (yuan)",
     "c.rule.min_daily_wage_fen": "Daily wage floor (yuan)",
     "c.rule.claim_after_s": "Open to claims after (s)",
+    "c.rule.late_take_s": "Still takeable after the timeout (s, while a place is free)",
     "c.whatif": "What if the rules changed?",
     "c.whatif.help": "Compares the current rules with a proposed change on a simulated day; runs in the background, dispatch goes on.",
     "c.whatif.run": "Run the what-if",
@@ -168,7 +170,7 @@ const COLUMNS = [
 ];
 const RULES = [
   "batch_interval_s", "offer_timeout_s", "max_travel_minutes", "max_distance_km",
-  "min_hourly_wage_fen", "min_daily_wage_fen", "claim_after_s",
+  "min_hourly_wage_fen", "min_daily_wage_fen", "claim_after_s", "late_take_s",
 ];
 const FEN = new Set(["min_hourly_wage_fen", "min_daily_wage_fen"]);
 const WHATIF_POLL_MS = 400;

@@ -107,6 +107,7 @@ addStrings({
     "k.decline": "不要",
     "k.repeat": "再听一遍",
     "k.offer.new": "有活了！",
+    "k.offer.late": "时间过了，不过这份活还有空位，现在还能接（先到先得）。",
     "k.offer.gone.expired": "刚才那份活时间到了，没有接。继续帮您找。",
     "k.offer.gone.withdrawn": "刚才那份活已经被老板取消了。继续帮您找。",
     "k.offer.gone.declined": "您没有接刚才那份活。继续帮您找。",
@@ -251,6 +252,7 @@ addStrings({
     "k.decline": "No",
     "k.repeat": "Read it again",
     "k.offer.new": "Work for you!",
+    "k.offer.late": "Time ran out, but this job still has a place: you can still take it (first come, first served).",
     "k.offer.gone.expired": "Time ran out on that offer. Still looking for you.",
     "k.offer.gone.withdrawn": "The employer withdrew that job. Still looking for you.",
     "k.offer.gone.declined": "You said no to that job. Still looking for you.",
@@ -1038,7 +1040,10 @@ async function syncOffers() {
     // screen (a stale "nothing pending" used to send the worker back to waiting, and the
     // offer ran out unseen).
     if (session.offer !== shown) return Boolean(session.offer);
-    const pending = offers.find((o) => o.state === "pending" && secondsLeft(o.expires_at) > 0);
+    // A pending offer first; else one that ran out and may still be taken (issue 14): a
+    // worker who walked over too slowly signs in and finds it still here.
+    const pending = offers.find((o) => o.state === "pending" && secondsLeft(o.expires_at) > 0)
+      || offers.find((o) => o.state === "expired" && o.take_until && secondsLeft(o.take_until) > 0);
     if (pending) {
       if (!session.offer || session.offer.id !== pending.id) presentOffer(pending);
       return true;
@@ -1071,8 +1076,9 @@ function presentOffer(offer) {
 function renderOffer() {
   if (!session || !session.offer) return;
   const { job } = session.offer;
+  const late = isLate(session.offer);
   $("offer-card").replaceChildren(
-    h("p", { class: "k-lead" }, icon("🔔"), ` ${t("k.offer.new")}`),
+    h("p", { class: late ? "k-lead k-late" : "k-lead" }, icon(late ? "⏰" : "🔔"), ` ${t(late ? "k.offer.late" : "k.offer.new")}`),
     h("h3", { id: "offer-title" }, job.title),
     h("p", { class: "k-wage" }, fmtMoney(job.wage)),
     offerFacts(job, kiosk.catalogue.skillByCode),
@@ -1081,10 +1087,29 @@ function renderOffer() {
   renderCountdown();
 }
 
+// An offer that ran out may still be taken until ``take_until`` (issue 14, rule late_take_s).
+function isLate(offer) {
+  return offer.state === "expired";
+}
+
+function lateTakeS() {
+  return (kiosk.market.rules && kiosk.market.rules.late_take_s) || 0;
+}
+
 function renderCountdown() {
   if (!session || !session.offer) return;
-  const total = (kiosk.market.rules && kiosk.market.rules.offer_timeout_s) || 45;
-  const left = secondsLeft(session.offer.expires_at);
+  const offer = session.offer;
+  if (!isLate(offer) && lateTakeS() > 0 && secondsLeft(offer.expires_at) <= 0) {
+    // Ran out here: it may still be taken while a place is free. The server's offer_closed
+    // says whether one is (take_until) and ends it if not; till then keep it on screen.
+    offer.state = "expired";
+    offer.take_until = new Date(Date.parse(offer.expires_at) + lateTakeS() * 1000).toISOString();
+    renderOffer();
+    return;
+  }
+  const late = isLate(offer);
+  const total = late ? lateTakeS() : ((kiosk.market.rules && kiosk.market.rules.offer_timeout_s) || 45);
+  const left = secondsLeft(late ? offer.take_until : offer.expires_at);
   const frac = Math.max(0, Math.min(1, left / total));
   const circ = 2 * Math.PI * 42;
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
@@ -1109,6 +1134,11 @@ function offerGone(reason) {
 async function decide(accept) {
   if (!session || !session.offer) return;
   const offer = session.offer;
+  if (!accept && isLate(offer)) {
+    // Nothing to decline: it ran out already. Just put it away.
+    offerGone("declined");
+    return;
+  }
   const buttons = [$("accept"), $("decline")];
   for (const b of buttons) b.disabled = true;
   stopSpeaking();
@@ -1139,9 +1169,18 @@ function onLive(msg) {
       if (secondsLeft(offer.expires_at) > 0) presentOffer(offer);
       break;
     }
-    case "offer_closed":
-      if (session.offer && session.offer.id === msg.offer_id && msg.reason !== "accepted") offerGone(msg.reason);
+    case "offer_closed": {
+      const shown = session.offer && session.offer.id === msg.offer_id;
+      if (shown && msg.reason === "expired" && msg.take_until) {
+        const first = !isLate(session.offer) || session.offer.take_until !== msg.take_until;
+        session.offer = { ...session.offer, state: "expired", take_until: msg.take_until };
+        if (screen === "offer") renderOffer();
+        if (first) say(t("k.offer.late"));
+      } else if (shown && msg.reason !== "accepted") {
+        offerGone(msg.reason);
+      }
       break;
+    }
     case "assignment":
       // Later steps (checked in, completed, paid) update the home screen; only a new hire shows the slip.
       if (msg.assignment.state !== "accepted") {

@@ -56,6 +56,7 @@ addStrings({
     "w.checkedin": "已签到，有活会马上通知您。",
     "w.checkedout": "已签退。",
     "w.offer.new": "新的工作邀请",
+    "w.offer.late": "时间过了，不过还有空位，现在还能接（先到先得）",
     "w.accept": "接这个活",
     "w.decline": "不要",
     "w.why": "为什么派给我？",
@@ -138,6 +139,7 @@ addStrings({
     "w.checkedin": "Checked in. You will be told as soon as work fits.",
     "w.checkedout": "Checked out.",
     "w.offer.new": "New job offer",
+    "w.offer.late": "Time ran out, but a place is still free: you can still take it (first come, first served)",
     "w.accept": "Take this job",
     "w.decline": "No",
     "w.why": "Why me?",
@@ -216,7 +218,7 @@ async function loadAll() {
     api("GET", "/me/assignments", { token }),
   ]);
   state.me = me;
-  state.offers = offers.filter((o) => o.state === "pending");
+  state.offers = offers.filter((o) => o.state === "pending" || (o.state === "expired" && o.take_until));
   state.assignments = assignments;
   if (me.market_id && state.cat) state.market = state.cat.markets.find((m) => m.id === me.market_id) || state.market;
   state.skills = new Set(me.skills || []);
@@ -286,16 +288,21 @@ function render() {
 
 // ---- work: offers and status ------------------------------------------------------------
 
+// An offer that ran out may still be taken until take_until (issue 14, rule late_take_s).
+const deadline = (o) => (o.state === "expired" ? o.take_until : o.expires_at);
+
 function renderOffers() {
   const box = $("offers");
-  const live = state.offers.filter((o) => secondsLeft(o.expires_at) > 0);
+  const live = state.offers.filter((o) => deadline(o) && secondsLeft(deadline(o)) > 0);
   box.replaceChildren(...live.map((o) => h("article", { class: "card offer-card", "data-offer": o.id },
-    h("p", { class: "badge badge-info" }, icon("🔔"), t("w.offer.new")),
+    o.state === "expired"
+      ? h("p", { class: "badge offer-late" }, icon("⏰"), t("w.offer.late"))
+      : h("p", { class: "badge badge-info" }, icon("🔔"), t("w.offer.new")),
     h("h2", {}, o.job.title),
     h("p", { class: "wage" }, fmtMoney(o.job.wage)),
     offerFacts(o.job, state.cat.skillByCode),
     h("div", { class: "offer-actions" },
-      h("p", { class: "countdown", role: "timer", "data-expires": o.expires_at }),
+      h("p", { class: "countdown", role: "timer", "data-expires": deadline(o) }),
       h("div", { class: "btn-row" },
         h("button", { type: "button", class: "btn btn-ok", onclick: () => decide(o, true) }, icon("✓"), t("w.accept")),
         h("button", { type: "button", class: "btn btn-danger", onclick: () => decide(o, false) }, icon("✕"), t("w.decline")))),
@@ -399,6 +406,12 @@ async function checkOut() {
 }
 
 async function decide(offer, accept) {
+  if (!accept && offer.state === "expired") {
+    // Nothing to decline: it ran out already. Just put it away.
+    state.offers = state.offers.filter((o) => o.id !== offer.id);
+    render();
+    return;
+  }
   try {
     const r = await api("POST", `/offers/${offer.id}/${accept ? "accept" : "decline"}`, { token: state.session.token });
     state.offers = state.offers.filter((o) => o.id !== offer.id);
@@ -432,9 +445,13 @@ function onLive(msg) {
       break;
     }
     case "offer_closed": {
-      const had = state.offers.some((o) => o.id === msg.offer_id);
+      const had = state.offers.find((o) => o.id === msg.offer_id);
       state.offers = state.offers.filter((o) => o.id !== msg.offer_id);
-      if (had && msg.reason !== "accepted") {
+      if (had && msg.reason === "expired" && msg.take_until) {
+        state.offers = [{ ...had, state: "expired", take_until: msg.take_until }, ...state.offers];
+        showNotice(t("w.offer.late"));
+        if (state.me.state === "offered") state.me.state = "available";
+      } else if (had && msg.reason !== "accepted") {
         showNotice(t("w.offer.gone", { reason: t(`w.reason.${msg.reason}`) }));
         if (state.me.state === "offered") state.me.state = "available";
       }
@@ -470,7 +487,9 @@ function tick() {
     el.dataset.urgent = left <= 10 ? "true" : "false";
     el.replaceChildren(icon("⏱"), ` ${t("offer.left", { s: left })}`);
     if (left <= 0) {
-      state.offers = state.offers.filter((o) => o.expires_at !== el.dataset.expires);
+      // A pending one that ran out stays until the server says whether it may be taken late.
+      state.offers = state.offers.filter((o) => deadline(o) !== el.dataset.expires
+        || (o.state === "pending" && Date.now() - Date.parse(o.expires_at) < 5000));
       setTimeout(renderOffers, 0);
     }
   }

@@ -69,3 +69,13 @@ def test_the_accept_agrees_with_the_round_at_the_edge(distance_km: float) -> Non
         cand, _, _ = matching.eligible_pairs(workers, jobs, RULES, float(now), Exclusions.none())
         assert (len(cand) == 1) is expected
         assert can_arrive(float(now), travel, START, RULES) is expected
+
+
+def test_only_an_offer_that_ran_out_may_be_taken_late_and_only_for_late_take_s() -> None:
+    from gigmarket.core.eligibility import late_take_until
+
+    rules = Rules(late_take_s=300.0)
+    assert late_take_until("expired", 1000.0, rules) == 1300.0
+    for settled in ("pending", "accepted", "declined", "withdrawn"):
+        assert late_take_until(settled, 1000.0, rules) is None
+    assert late_take_until("expired", 1000.0, Rules(late_take_s=0.0)) is None

@@ -23,8 +23,9 @@ async def test_an_expired_offer_returns_worker_and_slot_to_the_pools(
     make_server: Callable[..., ServerProcess],
 ) -> None:
     """No answer within offer_timeout_s: the offer expires, the worker waits again (and is not
-    offered that job again), the slot goes to the next worker, and a late accept is refused."""
-    server = make_server(offer_timeout_s=1.5)
+    offered that job again), the slot goes to the next worker, and a late accept is refused
+    (with late takes off; test_late_take.py has them on)."""
+    server = make_server(offer_timeout_s=1.5, late_take_s=0)
     api, ws = server.api, server.ws_url
     boss = await manager(api, ws, "boss", "correct-horse")
     slow = await new_worker(api, ws, "13800000001")

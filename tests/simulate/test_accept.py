@@ -203,3 +203,53 @@ def test_the_auditor_refuses_two_pending_offers_of_different_menus() -> None:
     split = [dataclasses.replace(e, menu=e.offer) if e is made[1] else e for e in log]
     assert audit(split).as_json()["two_pending_offers"] == 1
     assert audit(log).total == 0
+
+
+def _with_rules(day: Day, **rules: float) -> Day:
+    market = dataclasses.replace(day.market, rules=dataclasses.replace(day.market.rules,
+                                                                       **rules))
+    return dataclasses.replace(day, market=market)
+
+
+def test_a_yes_after_the_offer_ran_out_takes_the_job_while_a_slot_is_free() -> None:
+    """Offers last 10 s, worker 0 says yes after 20 s: the offer runs out (the slot no longer
+    held), and the late yes takes the job as a claim, before worker 1 arrives."""
+    day = _with_rules(_tight_day(far_km=1.0, near_km=0.2, spare_s=600.0),
+                      offer_timeout_s=10.0, late_take_s=300.0)
+    log = Engine(day, SLOW_YES, GigmarketRounds(), claims=False).run()
+    assert _kinds(log, 0)[:4] == [EventKind.CHECKIN, EventKind.OFFER_MADE,
+                                  EventKind.OFFER_EXPIRED, EventKind.ASSIGNED]
+    taken = next(e for e in log if e.kind is EventKind.ASSIGNED)
+    assert taken.offer == -1 and taken.t == day.jobs.posted[0] + 20.0
+    assert EventKind.ASSIGNED not in _kinds(log, 1)
+    m = measure("gigmarket", day, log)
+    assert (m.filled, m.claimed, m.violations) == (1, 1, 0)
+
+
+def test_without_late_takes_every_yes_after_the_timeout_is_lost() -> None:
+    """The same two workers, both answering after 20 s, with late takes off: both offers run
+    out and the job goes unfilled though both wanted it."""
+    day = _with_rules(_tight_day(far_km=1.0, near_km=0.2, spare_s=600.0),
+                      offer_timeout_s=10.0, late_take_s=0.0)
+    log = Engine(day, SLOW_YES, GigmarketRounds(), claims=False).run()
+    for w in (0, 1):
+        assert EventKind.OFFER_EXPIRED in _kinds(log, w)
+        assert EventKind.ASSIGNED not in _kinds(log, w)
+    m = measure("gigmarket", day, log)
+    assert (m.filled, m.claimed, m.violations) == (0, 0, 0)
+
+
+def test_a_late_yes_finds_the_slot_held_by_the_next_offer_and_loses_it() -> None:
+    """Worker 1 arrives 5 s after the offer ran out and is offered the slot at once: worker 0's
+    late yes at 20 s finds it held and loses; worker 1's own late yes takes it once their offer
+    has run out in turn; the audit sees no overcommitment."""
+    day = _tight_day(far_km=1.0, near_km=0.2, spare_s=600.0)
+    workers = dataclasses.replace(day.workers, arrive=np.array([day.workers.arrive[0],
+                                                                day.workers.arrive[0] + 15.0]))
+    day = _with_rules(dataclasses.replace(day, workers=workers), offer_timeout_s=10.0,
+                      late_take_s=300.0)
+    log = Engine(day, SLOW_YES, GigmarketRounds(), claims=False).run()
+    assert EventKind.CLAIM_LOST in _kinds(log, 0)
+    assert EventKind.ASSIGNED not in _kinds(log, 0)
+    assert EventKind.ASSIGNED in _kinds(log, 1)
+    assert measure("gigmarket", day, log).violations == 0
