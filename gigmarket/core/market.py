@@ -98,6 +98,9 @@ class Rules:
     reach_expand_after_s: float | None = None
     #: Each step widens the reach by this much travel time ...
     reach_step_minutes: float = 5.0
+    #: ... and, when set, only once the job is also this close to its latest arrival (start
+    #: plus grace), counting the steps from the later of the two moments ...
+    reach_expand_before_start_s: float | None = None
     #: ... every this many seconds ...
     reach_step_every_s: float = 300.0
     #: ... up to the market's maximum travel time.

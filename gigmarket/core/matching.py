@@ -368,7 +368,8 @@ class _Search:
     ) -> None:
         self.workers, self.jobs = workers, jobs
         # A job that has waited may reach beyond the circle (issue 14): read from its age.
-        job_reach_km = reach.reach_km(now - jobs.posted_at, rules)
+        job_reach_km = reach.reach_km(now - jobs.posted_at, rules,
+                                      left=reach.left_s(now, jobs.start_at, rules))
         self.frame = _Frame(workers, jobs, job_reach_km)
         self.rules = _PairRules(workers, jobs, rules, now, exclusions, job_reach_km)
         self.widening = reach.widens(rules) and rules.reach_worker_wait_s is not None

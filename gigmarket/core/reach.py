@@ -10,8 +10,16 @@ rate the employer agreed to when posting (the market's default,
 ``travel_supplement_fen_per_km``, unless the employer set another; 0 keeps the job inside the
 circle).
 
-Everything here is a pure function of the job's age and the rules, so the round reads the reach
-from ``JobPool.posted_at`` and its own clock: the dispatcher passes nothing new.
+A market may also hold the widening back until the job is about to go unfilled: with
+``reach_expand_before_start_s`` a job widens only once it is also that close to the latest
+moment a worker may arrive (its start plus ``arrival_grace_minutes``), and its steps count from
+the later of the two moments. Widening on age alone sends the morning's first arrivals far
+although jobs inside the circle would have taken them later; widening near the start reaches
+out only for the jobs the circle has already had its chance at.
+
+Everything here is a pure function of the job's age, the time left to its start and the rules,
+so the round reads the reach from ``JobPool.posted_at``, ``JobPool.start_at`` and its own clock:
+the dispatcher passes nothing new.
 """
 
 from __future__ import annotations
@@ -35,15 +43,30 @@ def circle_minutes(rules: Rules) -> float:
     return rules.travel_minutes(rules.reach_km)
 
 
-def reach_minutes(age_s: F64 | float, rules: Rules) -> F64:
+def left_s(now: float, start_at: F64 | float, rules: Rules) -> F64:
+    """Seconds from ``now`` to the latest arrival at each job (its start plus grace)."""
+    return np.asarray(np.asarray(start_at, np.float64) + rules.arrival_grace_minutes * 60.0
+                      - now, np.float64)
+
+
+def reach_minutes(age_s: F64 | float, rules: Rules, left: F64 | float | None = None) -> F64:
     """Travel minutes a job unfilled for ``age_s`` may reach: the circle, then one step per
-    ``reach_step_every_s`` after ``reach_expand_after_s``, at most ``max_reach_minutes``."""
+    ``reach_step_every_s`` after ``reach_expand_after_s``, at most ``max_reach_minutes``.
+
+    ``left``: seconds to the job's latest arrival (:func:`left_s`), which a market with
+    ``reach_expand_before_start_s`` needs: the steps then count from the later of the two
+    moments, so a job far from its start stays inside the circle however long it waits."""
     age = np.asarray(age_s, np.float64)
     circle = circle_minutes(rules)
     if not widens(rules):
         return np.full(age.shape, circle)
     assert rules.reach_expand_after_s is not None
     waited = age - rules.reach_expand_after_s
+    if rules.reach_expand_before_start_s is not None:
+        if left is None:
+            raise ValueError("this market widens near the start: pass the time left")
+        waited = np.minimum(waited, rules.reach_expand_before_start_s
+                            - np.asarray(left, np.float64))
     steps = np.where(waited >= 0, np.floor(waited / rules.reach_step_every_s) + 1, 0.0)
     return np.asarray(np.minimum(circle + steps * rules.reach_step_minutes,
                                  rules.max_reach_minutes), np.float64)
@@ -59,10 +82,12 @@ def widest_km(rules: Rules) -> float:
                rules.max_reach_minutes / 60.0 * rules.speed_kmh / rules.detour_factor)
 
 
-def reach_km(age_s: F64 | float, rules: Rules, may_widen: BOOL | None = None) -> F64:
+def reach_km(age_s: F64 | float, rules: Rules, may_widen: BOOL | None = None,
+             left: F64 | float | None = None) -> F64:
     """Straight-line km a job may reach (``Rules.reach_km`` while it is young, or when its
-    employer declined a supplement: ``may_widen`` False)."""
-    minutes = reach_minutes(age_s, rules)
+    employer declined a supplement: ``may_widen`` False); ``left`` as for
+    :func:`reach_minutes`."""
+    minutes = reach_minutes(age_s, rules, left)
     km = minutes / 60.0 * rules.speed_kmh / rules.detour_factor
     # Never below the circle's own radius, which may be set in km rather than minutes.
     km = np.where(minutes <= circle_minutes(rules), rules.reach_km, km)

@@ -311,14 +311,23 @@ class Engine:
             return []
         posted = float(self.day.jobs.posted[j])
         last = float(self.day.jobs.start[j]) + rules.arrival_grace_minutes * 60.0
-        out, t = [], posted + rules.reach_expand_after_s
-        step = float(reach.reach_minutes(t - posted, rules))
+        # The first step: after reach_expand_after_s, and no earlier than
+        # reach_expand_before_start_s before the latest arrival when the market sets it.
+        t = posted + rules.reach_expand_after_s
+        if rules.reach_expand_before_start_s is not None:
+            t = max(t, last - rules.reach_expand_before_start_s)
+
+        def minutes(at: float) -> float:
+            return float(reach.reach_minutes(at - posted, rules, last - at))
+
+        out: list[float] = []
+        step = minutes(t)
         while t <= last:
             out.append(t)
             if step >= rules.max_reach_minutes:
                 break
             t += rules.reach_step_every_s
-            step = float(reach.reach_minutes(t - posted, rules))
+            step = minutes(t)
         return out
 
     def _away(self, w: int, t: float) -> bool:
@@ -668,6 +677,7 @@ class Engine:
         )
         now = snap.now
         extras = self._menu_extras(snap, w, j) if self.menu_size > 1 else {}
+        missed = self.behaviour.claim_delay_s(w, j, self.day.workers.kiosk[w])
         for k in range(len(w)):
             wk, jk = int(w[k]), int(j[k])
             away = self._away(wk, now)
@@ -682,11 +692,13 @@ class Engine:
                 self._at(now + delay, _At.ANSWER, o, int(answers.accepts[k]))
             else:
                 self._at(now + timeout, _At.EXPIRE, o)
-                if (answers.answered[k] and answers.accepts[k]
-                        and delay < timeout + self.rules.late_take_s
-                        and not self._away(wk, now + delay)):
-                    # They come to the screen after it ran out and still want it.
-                    self._at(now + delay, _At.LATE_TAKE, o)
+                if self.rules.late_take_s > 0 and answers.accepts[k]:
+                    # They reach the screen after it ran out and still want it: a slow answer
+                    # at its own moment; a missed push only once it has run out, and then as
+                    # late as a broadcast is noticed (no sooner than first-come's worker).
+                    seen = delay if answers.answered[k] else timeout + float(missed[k])
+                    if seen < timeout + self.rules.late_take_s and not self._away(wk, now + seen):
+                        self._at(now + seen, _At.LATE_TAKE, o)
 
     def _make_offer(self, now: float, w: int, j: int, timeout: float, travel: float, *,
                     menu: int) -> int:

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from gigmarket.core.reach import reach_km
+from gigmarket.core.reach import left_s, reach_km
 from gigmarket.simulate.audit import Eligibility, ReachAt, audit
 from gigmarket.simulate.day import DAY_OPENS_H, Day
 from gigmarket.simulate.events import Event, EventKind
@@ -195,7 +195,8 @@ def measure(policy: str, day: Day, log: Sequence[Event],
     posted = day.jobs.posted
 
     def reach_at(job: int, t: float) -> float:
-        return float(reach_km(t - posted[job], rules))
+        return float(reach_km(t - posted[job], rules,
+                              left=left_s(t, float(day.jobs.start[job]), rules)))
 
     report = audit(log, Eligibility(day, rules, reach or reach_at))
     return PolicyMetrics(

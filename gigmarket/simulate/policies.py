@@ -69,7 +69,8 @@ class Reach(enum.StrEnum):
     TOWN = "town"
 
 
-#: Policies that play the market's own rules, expanding reach included (``rules_for``).
+#: Policies that play the market's own rules, expanding reach and late takes included
+#: (``rules_for``).
 WIDENING: Final = frozenset({"gigmarket"})
 
 #: Each policy's reach: the one switch the baselines' eligibility turns on.
@@ -101,14 +102,17 @@ def town_km(market: Market) -> float:
 def rules_for(reach: Reach, market: Market, *, widening: bool = False) -> Rules:
     """The market's rules with the travel limit ``reach`` asks for; everything else unchanged.
 
-    Expanding reach (``core.reach``) is the market's rule for gigmarket's own rounds; the
-    baselines and the bounds held to the circle keep to the circle (``widening`` False).
+    Expanding reach (``core.reach``) and late takes (``Rules.late_take_s``) are the market's
+    rules for gigmarket's own offers (``widening`` True); the baselines are played as the
+    practices they model, and they and the bounds keep to their reach with neither.
     """
+    if widening:
+        rules = market.rules
+    else:
+        rules = dataclasses.replace(market.rules, reach_expand_after_s=None, late_take_s=0.0)
     if reach is Reach.CIRCLE:
-        if widening or market.rules.reach_expand_after_s is None:
-            return market.rules
-        return dataclasses.replace(market.rules, reach_expand_after_s=None)
-    return dataclasses.replace(market.rules, max_travel_minutes=None,
+        return rules
+    return dataclasses.replace(rules, max_travel_minutes=None,
                                max_distance_km=town_km(market), reach_expand_after_s=None)
 
 

@@ -139,3 +139,55 @@ def test_a_local_round_looks_as_far_as_the_widest_reach() -> None:
     wide = dataclasses.replace(plain, reach_expand_after_s=0.0, max_reach_minutes=30.0)
     assert reach.widest_km(wide) > plain.reach_km
     assert reach.widest_km(wide) == pytest.approx(float(reach.reach_km(10_000.0, wide)[()]))
+
+
+#: WIDE, but a job widens only within 30 minutes of its latest arrival (start plus grace).
+NEAR_START = dataclasses.replace(WIDE, reach_expand_before_start_s=1800.0)
+
+
+@pytest.mark.parametrize(("age_s", "left_s", "minutes"), [
+    (3600.0, 7200.0, 15.0),   # long unfilled but far from its start: the circle
+    (3600.0, 1800.1, 15.0),   # a moment before the last stretch
+    (3600.0, 1800.0, 20.0),   # the last stretch begins: the first step
+    (3600.0, 1500.0, 25.0),   # steps count from the later moment (300 s in)
+    (3600.0, 0.0, 30.0),      # capped
+    (60.0, 600.0, 15.0),      # near its start but posted a minute ago: not yet
+    (180.0, 600.0, 20.0),     # both moments passed: steps from the later (age 120 s)
+])
+def test_a_market_may_widen_only_jobs_near_their_start(
+    age_s: float, left_s: float, minutes: float
+) -> None:
+    assert float(reach.reach_minutes(age_s, NEAR_START, left_s)) == pytest.approx(minutes)
+
+
+def test_widening_near_the_start_needs_the_time_left() -> None:
+    with pytest.raises(ValueError, match="time left"):
+        reach.reach_minutes(3600.0, NEAR_START)
+    assert float(reach.left_s(1000.0, 2000.0, NEAR_START)) == pytest.approx(
+        1000.0 + NEAR_START.arrival_grace_minutes * 60)
+
+
+def test_the_round_widens_only_the_job_near_its_start() -> None:
+    """Two jobs posted an hour ago, one worker 4.5 km off (beyond the 15-minute circle,
+    within 30): only the job starting within the last stretch reaches her."""
+    now = 1_000_000.0
+    lat, lon = 23.45, 113.15
+    east = lon + 4.5 / (111.195 * np.cos(np.radians(lat)))
+    workers = WorkerPool(
+        ids=["w"], lat=np.array([lat]), lon=np.array([east]), skills=np.array([1], np.uint64),
+        certs=np.array([0], np.uint64), min_hourly_fen=np.array([2000.0]),
+        available_until=np.array([now + 86_400.0]), waited_s=np.array([3600.0]),
+        key_group=np.array([False]), rating=np.array([3.0]), reliability=np.array([1.0]),
+        earned_today_fen=np.array([0.0]), busy_worker=np.zeros(0, np.int64),
+        busy_start=np.zeros(0), busy_end=np.zeros(0))
+    grace = NEAR_START.arrival_grace_minutes * 60
+    jobs = JobPool(
+        ids=["soon", "later"], employer_ids=["e", "e"], lat=np.array([lat, lat]),
+        lon=np.array([lon, lon]), skills=np.array([1, 1], np.uint64),
+        certs_required=np.array([0, 0], np.uint64), hourly_fen=np.array([3000.0, 3000.0]),
+        start_at=np.array([now + 1500.0 - grace, now + 7200.0]),
+        end_at=np.array([now + 9000.0, now + 21_600.0]), slots=np.array([1, 1], np.int64),
+        posted_at=np.array([now - 3600.0, now - 3600.0]),
+        employer_rating=np.array([3.0, 3.0]), employer_reliability=np.array([1.0, 1.0]))
+    cand, _, _ = matching.eligible_pairs(workers, jobs, NEAR_START, now, Exclusions.none())
+    assert [jobs.ids[j] for j in cand.job.tolist()] == ["soon"]

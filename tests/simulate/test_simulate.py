@@ -250,15 +250,18 @@ def test_reach_outside_the_circle(distance_km: float, policy: str, chosen: bool)
 
 
 def test_town_reach_keeps_every_other_rule() -> None:
-    """Town reach lifts only the travel limit, out to the market's bounds, nothing else."""
+    """Town reach lifts only the travel limit, out to the market's bounds, nothing else; the
+    baselines play without gigmarket's own late takes (and expanding reach)."""
     town = rules_for(Reach.TOWN, MARKET)
-    assert rules_for(Reach.CIRCLE, MARKET) is MARKET.rules
-    assert town.max_travel_minutes is None
+    assert rules_for(Reach.CIRCLE, MARKET, widening=True) is MARKET.rules
+    assert rules_for(Reach.CIRCLE, MARKET) == dataclasses.replace(MARKET.rules, late_take_s=0.0)
+    assert town.max_travel_minutes is None and town.late_take_s == 0.0
     b = MARKET.bounds
     cos = math.cos(math.radians(b.north))
     assert town.reach_km >= math.dist((0, 0), ((b.north - b.south) * 111.195,
                                                (b.east - b.west) * 111.195 * cos))
-    same = {f.name for f in dataclasses.fields(town)} - {"max_travel_minutes", "max_distance_km"}
+    same = {f.name for f in dataclasses.fields(town)} - {"max_travel_minutes", "max_distance_km",
+                                                         "late_take_s"}
     assert all(getattr(town, k) == getattr(MARKET.rules, k) for k in same)
     assert circle_travel_minutes(MARKET.rules) == pytest.approx(15.0)
 
