@@ -2,7 +2,9 @@
 
 A worker is *present* while some web process holds a live websocket of theirs. Each process
 refreshes a per-socket entry in Redis (``keys.presence``) every :data:`REFRESH_S` with a
-:data:`TTL_S` lease, and removes it when the socket closes. A process that dies without
+:data:`TTL_S` lease (one sweep over all its sockets, :func:`refresh`, not a task per socket:
+at 10k sockets a task each cost memory and 1k Redis calls a second), and removes it when the
+socket closes. A process that dies without
 closing stops refreshing, and its entries run out within the TTL: a crash cannot leave a
 worker "present" for longer than that, and a slow refresh cannot make a connected worker
 look absent (the TTL is three refreshes). A Redis key rather than the hub's own table,
@@ -53,16 +55,25 @@ async def arrive(ctx: Context, worker_id: str) -> str:
     return socket_id
 
 
-async def keep(ctx: Context, worker_id: str, socket_id: str) -> None:
-    """Refresh the socket's presence until cancelled, then remove it."""
-    try:
-        while True:
-            await asyncio.sleep(REFRESH_S)
-            try:
-                await ctx.live.touch_presence(worker_id, socket_id, TTL_S)
-            except Exception:
-                # Redis away for a moment: the entry lasts three refreshes; try again.
-                log.warning("could not refresh presence of %s", worker_id)
-    finally:
-        with contextlib.suppress(Exception):
-            await ctx.live.drop_presence(worker_id, socket_id)
+#: Presence refreshes in flight at once during a sweep.
+REFRESH_BATCH: Final = 200
+
+
+async def refresh(ctx: Context, held: list[tuple[str, str]]) -> None:
+    """Renew the lease of every ``(worker_id, socket_id)`` this process holds, a batch at a
+    time. A refresh that fails is logged and left: the entry lasts three sweeps."""
+    for lo in range(0, len(held), REFRESH_BATCH):
+        batch = held[lo:lo + REFRESH_BATCH]
+        results = await asyncio.gather(
+            *(ctx.live.touch_presence(w, s, TTL_S) for w, s in batch), return_exceptions=True)
+        failed = sum(1 for r in results if isinstance(r, BaseException))
+        if failed:
+            # Redis away for a moment: the entries last three refreshes; the next sweep tries.
+            log.warning("could not refresh the presence of %d of %d sockets", failed,
+                        len(batch))
+
+
+async def leave(ctx: Context, worker_id: str, socket_id: str) -> None:
+    """The socket closed: it no longer makes the worker present."""
+    with contextlib.suppress(Exception):
+        await ctx.live.drop_presence(worker_id, socket_id)

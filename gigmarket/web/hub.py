@@ -21,12 +21,14 @@ import asyncio
 import collections
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.websockets import WebSocket
 
 from gigmarket import codec, protocol
+from gigmarket.services import presence
 from gigmarket.services.context import Context, Principal
 from gigmarket.store import keys
 from gigmarket.store.channels import Feed
@@ -48,17 +50,25 @@ class Connection:
     last_seq: int
     #: The markets whose channels carry this socket's messages.
     markets: set[str] = field(default_factory=set)
-    queue: asyncio.Queue[tuple[str, Any]] = field(
-        default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    #: What waits to be sent, in order. A plain deque and no task while idle: at 10k idle
+    #: sockets a queue and a waiting sender each are memory (issue 13); ``wake`` starts a
+    #: sender when something arrives, and it ends when this is empty.
+    pending: collections.deque[tuple[str, Any]] = field(default_factory=collections.deque)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int | None = None
+    #: A worker's socket id in the presence set (``services.presence``), refreshed by the hub.
+    presence: str | None = None
+    #: Called after each push (the socket's endpoint sets it).
+    wake: Callable[[], None] | None = None
 
     def push(self, kind: str, item: Any) -> None:
-        try:
-            self.queue.put_nowait((kind, item))
-        except asyncio.QueueFull:
+        if len(self.pending) >= QUEUE_SIZE:
             # Too slow: drop it rather than stall everyone; the client resumes from its seq.
             self.close(protocol.CLOSE_SLOW)
+            return
+        self.pending.append((kind, item))
+        if self.wake is not None:
+            self.wake()
 
     def close(self, code: int) -> None:
         if self.close_code is None:
@@ -75,18 +85,29 @@ class Hub:
         self.feed = Feed(ctx.live, self._on_message, self._catch_up,
                          broadcast=(keys.FANOUT, keys.REVOKE, keys.JOINED))
         self._watching: asyncio.Task[None] | None = None
+        self._presence: asyncio.Task[None] | None = None
         self._joins: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         await self.feed.start()
         self._watching = asyncio.create_task(self._keep_watched())
+        self._presence = asyncio.create_task(self._keep_present())
 
     async def aclose(self) -> None:
-        if self._watching is not None:
-            self._watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watching
+        for task in (self._watching, self._presence):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.feed.aclose()
+
+    async def _keep_present(self) -> None:
+        """Renew the presence of every worker socket held here, one sweep per refresh."""
+        while True:
+            await asyncio.sleep(presence.REFRESH_S)
+            held = [(c.principal.user_id, c.presence) for conns in self._by_recipient.values()
+                    for c in conns if c.presence is not None]
+            await presence.refresh(self.ctx, held)
 
     async def add(self, conn: Connection) -> None:
         """Hold ``conn``; subscribe to the markets it is the first socket of."""

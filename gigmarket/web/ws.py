@@ -94,8 +94,8 @@ async def _sender(ctx: Context, conn: Connection) -> None:
             await send(body)
             conn.last_seq = body["seq"]
 
-    while True:
-        kind, item = await conn.queue.get()
+    while conn.pending:
+        kind, item = conn.pending.popleft()
         if kind == "msg":
             body, text = item  # encoded once by the hub for all its sockets
             seq = int(body["seq"])
@@ -233,24 +233,46 @@ async def endpoint(ws: WebSocket) -> None:
     conn = Connection(ws=ws, principal=principal, recipient=recipient, last_seq=last,
                       markets=set(await _markets_of(ctx, principal, recipient)))
     await hub.add(conn)
-    # A worker's socket is their presence: offers expiring while none is up cost no work.
-    keeper = None
     try:
+        # A worker's socket is their presence: offers expiring while none is up cost no
+        # work. Marked once the hub holds the socket (the round it asks for may offer them
+        # something at once) and before "ready"; the hub renews it while the socket lives.
         if principal.role is Role.WORKER:
-            socket_id = await presence.arrive(ctx, principal.user_id)
-            keeper = asyncio.create_task(presence.keep(ctx, principal.user_id, socket_id))
+            conn.presence = await presence.arrive(ctx, principal.user_id)
         await send_json(ws, protocol.ready(last, recipient))
-        tasks = [asyncio.create_task(_sender(ctx, conn)),
-                 asyncio.create_task(_receiver(ctx, conn)),
-                 asyncio.create_task(conn.closed.wait())]
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for t in pending:
-            t.cancel()
-        for t in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        for t in done:
-            exc = t.exception()
+        # An idle socket has the receiver and this task, which waits for it to end (or the
+        # hub to close the socket); a sender runs only while something waits to be sent. At
+        # 10k sockets every task per socket is memory (issue 13).
+        sending: list[asyncio.Task[None]] = []
+
+        def sent(t: asyncio.Task[None]) -> None:
+            if t.cancelled() or t.exception() is not None:
+                conn.closed.set()
+            elif conn.pending:
+                wake()  # pushed while the last send was finishing
+
+        def wake() -> None:
+            if not sending or sending[-1].done():
+                sending[:] = [asyncio.create_task(_sender(ctx, conn))]
+                sending[0].add_done_callback(sent)
+
+        conn.wake = wake
+        if conn.pending:
+            wake()
+        receiver = asyncio.create_task(_receiver(ctx, conn))
+        receiver.add_done_callback(lambda _: conn.closed.set())
+        try:
+            await conn.closed.wait()
+        finally:
+            conn.wake = None
+            tasks = [receiver, *sending]
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+        for t in tasks:
+            exc = None if t.cancelled() else t.exception()
             if exc is not None and not isinstance(exc, WebSocketDisconnect):
                 log.warning("socket of %s ended: %r", recipient, exc)
         if conn.close_code is not None:
@@ -258,7 +280,5 @@ async def endpoint(ws: WebSocket) -> None:
                 await ws.close(conn.close_code)
     finally:
         await hub.remove(conn)
-        if keeper is not None:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+        if conn.presence is not None:
+            await presence.leave(ctx, principal.user_id, conn.presence)
