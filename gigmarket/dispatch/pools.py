@@ -242,10 +242,13 @@ class MarketPools:
     def _gap(self, counts: PoolCounts) -> bool:
         if counts.built != self.built:
             return True  # rebuilt from the ledger: every record may differ
-        if not counts.first_id or self.cursor == "0-0":
-            # Nothing kept, or we had read nothing: a gap only if the stream was trimmed
-            # of what we never read (more than it keeps came at once).
-            return self.cursor == "0-0" and len(counts.changes) >= live_store.CHANGES_KEPT
+        if not counts.first_id:
+            return False  # an empty stream: _emptied asks Redis whether we missed any
+        if self.cursor == "0-0":
+            # We have read nothing since a resync that found the stream empty: the oldest kept
+            # change may follow others trimmed before we read them, and the stream cannot
+            # tell. Read afresh once; the cursor then holds a real id.
+            return True
         # The oldest kept change is newer than the last we read: some may have been trimmed.
         return _stream_id(counts.first_id) > _stream_id(self.cursor)
 
