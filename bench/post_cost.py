@@ -1,0 +1,191 @@
+"""Where a durable post's cost goes in the web process (issue 13, item 2), as JSON lines.
+
+    python bench/post_cost.py [--clients 32] [--seconds 12] [--py-spy FILE]
+
+Jobs are posted through the API by ``--clients`` concurrent clients, as
+``city.durable_posts`` does, to a ``gigmarket serve`` with its dispatcher. Per post it prints:
+
+- ``post_cost.cpu_ms``: CPU time of the web process, of each of its busy threads (the event
+  loop is the one whose id is the process's; the others are mostly aiosqlite's writer and
+  reader threads), of the dispatcher and of Redis;
+- ``post_cost.context_switches`` of the web process;
+- ``post_cost.hops``: hand-offs to aiosqlite's threads, by what was sent (``execute``,
+  ``fetchone``, a cursor's ``close``…), and the ``BEGIN`` / ``SAVEPOINT`` / ``COMMIT`` among
+  them, which show how many posts share a COMMIT (group commit).
+
+The hops are counted by a ``sitecustomize`` the web process loads through ``PYTHONPATH``; it
+wraps aiosqlite's ``Connection._execute`` and costs the loop a few per cent. With ``--py-spy``,
+py-spy (``pip install py-spy``) records the web process meanwhile in its ``raw`` (collapsed
+stacks) format, ``--gil`` so that the samples are the Python code's CPU time.
+Each line carries the 1-minute load average: this machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.city import MARKET, employers, job_body, wait_dispatching  # noqa: E402
+from bench.spine import bench_market  # noqa: E402
+
+#: Loaded by the web process at start (through PYTHONPATH): counts what it sends to aiosqlite's
+#: threads and writes the counts to ``$GM_HOPS.<pid>.json`` every half second.
+SHIM = '''
+import json, os, sys, threading, time
+if os.environ.get("GM_HOPS") and "serve" in sys.argv:
+    import aiosqlite.core as core
+    counts = {}
+    wrapped = core.Connection._execute
+    ENDS = ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK")
+
+    async def _execute(self, fn, *args, **kwargs):
+        name = getattr(fn, "__name__", repr(fn))
+        counts[name] = counts.get(name, 0) + 1
+        if args and isinstance(args[0], str) and args[0].split()[0].upper() in ENDS:
+            word = args[0].split()[0].upper()
+            counts[word] = counts.get(word, 0) + 1
+        return await wrapped(self, fn, *args, **kwargs)
+
+    core.Connection._execute = _execute
+    out = f"{os.environ['GM_HOPS']}.{os.getpid()}.json"
+
+    def dump():
+        while True:
+            time.sleep(0.5)
+            with open(out + ".tmp", "w") as f:
+                json.dump(dict(counts), f)
+            os.replace(out + ".tmp", out)
+
+    threading.Thread(target=dump, daemon=True).start()
+'''
+
+
+def emit(name: str, value: float, unit: str, **params: Any) -> None:
+    print(json.dumps({"name": name, "value": round(value, 3), "unit": unit,
+                      "load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+                      "params": params}), flush=True)
+
+
+def hops(path: Path) -> dict[str, int]:
+    found = list(path.parent.glob(path.name + ".*.json"))
+    return json.loads(found[0].read_text()) if found else {}
+
+
+def ours(proc: psutil.Process, data: Path) -> bool:
+    """Whether ``proc`` is the redis-server of this run's data folder."""
+    try:
+        return "redis" in proc.name() and str(data) in " ".join([*proc.cmdline(), proc.cwd()])
+    except psutil.Error:
+        return False
+
+
+def cpu_s(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+async def main(clients: int, seconds: float, spy: str | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="gm-post-cost-") as name:
+        tmp = Path(name)
+        (tmp / "shim").mkdir()
+        (tmp / "shim" / "sitecustomize.py").write_text(SHIM)
+        counted = tmp / "hops"
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [str(tmp / "shim"), *filter(None, [os.environ.get("PYTHONPATH")])])
+        os.environ["GM_HOPS"] = str(counted)
+        async with bench_market(tmp, "posts") as bm:
+            tokens = await employers(bm.ledger, 800)
+            port = 19600 + random.randrange(300)
+            bm.serve(port, dispatch=True)
+            wait_dispatching(port)
+            web = psutil.Process(bm.web[0].pid)
+            others = {"children (dispatcher, solver)": web.children(recursive=True),
+                      "redis": [p for p in psutil.process_iter() if ours(p, bm.data)]}
+            sent = 0
+            done = 0
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=60,
+                                         limits=httpx.Limits(max_connections=clients)) as http:
+
+                async def client(end: float) -> None:
+                    nonlocal sent, done
+                    while time.monotonic() < end:
+                        sent += 1
+                        r = await http.post(
+                            f"/markets/{MARKET}/jobs", json=job_body(23.4646, 113.1532, sent),
+                            headers={"Authorization": f"Bearer {tokens[sent % len(tokens)]}"})
+                        done += int(r.status_code == 201)
+
+                await asyncio.gather(*(client(time.monotonic() + 2.0) for _ in range(clients)))
+                await asyncio.sleep(1.0)  # the shim's counts settle
+                hops0 = hops(counted)
+                cpu0 = {k: sum(cpu_s(p) for p in ps) for k, ps in others.items()}
+                web0, ctx0 = cpu_s(web), sum(web.num_ctx_switches())
+                threads0 = {t.id: t.user_time + t.system_time for t in web.threads()}
+                recorder = None
+                spy_bin = shutil.which("py-spy") or shutil.which(
+                    "py-spy", path=str(Path(sys.executable).parent))
+                if spy and spy_bin:
+                    recorder = subprocess.Popen(
+                        [spy_bin, "record", "--gil", "--threads", "-f", "raw", "-r", "200",
+                         "-d", str(max(1, int(seconds) - 1)), "-o", spy, "-p", str(web.pid)],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                done = 0
+                t0 = time.monotonic()
+                await asyncio.gather(*(client(t0 + seconds) for _ in range(clients)))
+                took = time.monotonic() - t0
+                web1, ctx1 = cpu_s(web), sum(web.num_ctx_switches())
+                threads1 = {t.id: t.user_time + t.system_time for t in web.threads()}
+                cpu1 = {k: sum(cpu_s(p) for p in ps) for k, ps in others.items()}
+                await asyncio.sleep(1.0)
+                hops1 = hops(counted)
+                if recorder is not None:
+                    recorder.wait(60)
+        posts = max(done, 1)
+        common = {"clients": clients, "posts": done, "seconds": round(took, 1)}
+        emit("post_cost.posts_per_s", done / took, "posts/s", **common)
+        emit("post_cost.cpu_ms", 1000 * (web1 - web0) / posts, "ms/post", process="web",
+             share_of_a_core=round((web1 - web0) / took, 2), **common)
+        for tid, after in sorted(threads1.items(), key=lambda t: t[1] - threads0.get(t[0], 0),
+                                 reverse=True):
+            used = after - threads0.get(tid, 0.0)
+            if used > 0.01 * took:
+                emit("post_cost.cpu_ms", 1000 * used / posts, "ms/post", process="web",
+                     thread="event loop" if tid == web.pid else f"thread {tid}", **common)
+        for kind in others:
+            emit("post_cost.cpu_ms", 1000 * (cpu1[kind] - cpu0[kind]) / posts, "ms/post",
+                 process=kind, **common)
+        emit("post_cost.context_switches", (ctx1 - ctx0) / posts, "switches/post",
+             process="web", **common)
+        diff = {k: hops1.get(k, 0) - hops0.get(k, 0) for k in hops1}
+        ends = {k: diff.pop(k) for k in list(diff) if k.isupper()}
+        emit("post_cost.hops", sum(diff.values()) / posts, "hops/post",
+             by_call={k: round(v / posts, 2) for k, v in sorted(diff.items()) if v},
+             statements={k: round(v / posts, 2) for k, v in sorted(ends.items()) if v},
+             posts_per_commit=round(done / ends["COMMIT"], 1) if ends.get("COMMIT") else None,
+             **common)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--py-spy", dest="spy", default=None,
+                        help="record the web process with py-spy to this file")
+    args = parser.parse_args()
+    asyncio.run(main(args.clients, args.seconds, args.spy))
