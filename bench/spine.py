@@ -102,6 +102,13 @@ async def seed(ledger: Ledger, sr: SyntheticRound, now: float) -> list[str]:
             " wage_unit, start_at, duration_hours, lat, lon, address, state, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
             [(*r, r[-1]) for r in rows])
+        # Members of the market, as a check-in and a posting make them (issue 9): a socket
+        # hears the channels of its markets only, so without this no offer reached one.
+        await tx.executemany(
+            "INSERT OR IGNORE INTO market_members (kind, member_id, market_id, since)"
+            " VALUES (?, ?, ?, ?)",
+            [("worker", wid, MARKET, now) for wid in w.ids]
+            + [("employer", e, MARKET, now) for e in employers])
     return list(w.ids)
 
 
