@@ -129,6 +129,22 @@ END
 $$
 """
 
+_FEEDS_FIRST = """
+CREATE FUNCTION exchange_feeds_first() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Before the statement touches a row: a transaction that locked a job's row and then
+    -- waited for the jobs feed's counter (in the row trigger above) deadlocked with one that
+    -- held the counter and wanted that row (a round offering several jobs; found by the
+    -- exchange feed's paging test). Counters first, jobs before outcomes, then rows.
+    PERFORM 1 FROM exchange_counters WHERE feed = 'jobs' FOR UPDATE;
+    IF TG_TABLE_NAME = 'assignments' THEN
+        PERFORM 1 FROM exchange_counters WHERE feed = 'outcomes' FOR UPDATE;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
 _APPEND_ONLY = """
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -164,6 +180,16 @@ TRIGGERS: Final[dict[str, list[str]]] = {
         " WHEN (" + " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}"
                                  for c in ("state", "hours", "pay_fen", "pay_unit"))
         + ") EXECUTE FUNCTION exchange_outcome_changed()",
+    ],
+    # SQLite's twins never fire (WHEN 0): one writer at a time has no lock order to keep.
+    "exchange_feeds_first_jobs": [
+        _FEEDS_FIRST,
+        "CREATE TRIGGER exchange_feeds_first_jobs BEFORE INSERT OR UPDATE OR DELETE ON jobs"
+        " FOR EACH STATEMENT EXECUTE FUNCTION exchange_feeds_first()",
+    ],
+    "exchange_feeds_first_assignments": [
+        "CREATE TRIGGER exchange_feeds_first_assignments BEFORE INSERT OR UPDATE OR DELETE"
+        " ON assignments FOR EACH STATEMENT EXECUTE FUNCTION exchange_feeds_first()",
     ],
     "audit_log_no_update": [
         _APPEND_ONLY,

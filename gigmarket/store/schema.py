@@ -603,4 +603,12 @@ MIGRATIONS: Final[list[str]] = [
         WHERE type = 'worker.registered' AND subject IS NOT NULL AND market_id IS NOT NULL
         GROUP BY subject, market_id;
     """,
+    # The exchange feeds' counters before any job or assignment row (PostgreSQL only: see
+    # gigmarket.store.dialect). SQLite has one writer at a time, so its twins never fire.
+    """
+    CREATE TRIGGER exchange_feeds_first_jobs BEFORE INSERT ON jobs WHEN 0
+        BEGIN SELECT 1; END;
+    CREATE TRIGGER exchange_feeds_first_assignments BEFORE INSERT ON assignments WHEN 0
+        BEGIN SELECT 1; END;
+    """,
 ]

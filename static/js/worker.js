@@ -447,8 +447,10 @@ function onLive(msg) {
     case "offer_closed": {
       const had = state.offers.find((o) => o.id === msg.offer_id);
       state.offers = state.offers.filter((o) => o.id !== msg.offer_id);
-      if (had && msg.reason === "expired" && msg.take_until) {
-        state.offers = [{ ...had, state: "expired", take_until: msg.take_until }, ...state.offers];
+      if (msg.reason === "expired" && msg.take_until) {
+        if (had) state.offers = [{ ...had, state: "expired", take_until: msg.take_until }, ...state.offers];
+        // Dropped here already (the server closed it late): the list has it, with its job.
+        else loadAll().catch(() => {});
         showNotice(t("w.offer.late"));
         if (state.me.state === "offered") state.me.state = "available";
       } else if (had && msg.reason !== "accepted") {
