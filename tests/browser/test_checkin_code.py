@@ -103,6 +103,9 @@ def test_the_six_digits_typed_with_wrong_ones_locked_out(
     emp = watch_errors(browser.new_context(viewport=PHONE_TALL, is_mobile=True, has_touch=True)
                        .new_page(), page_errors, expected_refusals=("/checkin",))
     phone_sign_in(emp, server.base_url, "/m/employer", "13500135302")
+    # The page reloads its jobs once its socket is live: typing before that raced the
+    # reload (CI saw the first code submitted empty), as in the other walks here.
+    expect(emp.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS)
     row = emp.locator(f'[data-worker="{assignment["id"]}"]')
     expect(row).to_have_attribute("data-state", "accepted", timeout=LIVE_MS)
     field = row.get_by_label("周* 单子上的签到码")

@@ -138,6 +138,9 @@ async def test_the_feed_triggers_outlive_every_later_migration(ledger: Ledger) -
     assert sorted((r["name"], r["tbl_name"]) for r in rows) == [
         ("exchange_assignment_inserted", "assignments"),
         ("exchange_assignment_updated", "assignments"),
+        # The counters before any row (PostgreSQL's lock order; never firing on SQLite).
+        ("exchange_feeds_first_assignments", "assignments"),
+        ("exchange_feeds_first_jobs", "jobs"),
         ("exchange_job_inserted", "jobs"),
         ("exchange_job_updated", "jobs"),
     ]
