@@ -27,6 +27,7 @@ from tests.browser.conftest import (
 from tests.browser.test_after_accept import phone_sign_in, sign_in
 from tests.browser.test_journey import LIVE_MS, id_number
 from tests.browser.test_kiosk_people import post_job
+from tests.browser.test_phoneless_day import kiosk_sign_in
 from tests.e2e.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -72,12 +73,7 @@ def test_the_kiosk_keeps_an_offer_that_ran_out_and_a_tap_takes_it(
     kctx.add_init_script(SPEECH_AND_PRINT_RECORDER)
     kiosk = watch_errors(kctx.new_page(), page_errors)
     kiosk.goto(f"{server.base_url}/kiosk?market=shiling&station=hall#kiosk_token={kiosk_token}")
-    kiosk.locator("#start").tap()
-    kiosk.keyboard.type(number)
-    kiosk.keyboard.press("Enter")
-    for digit in "2468":
-        kiosk.locator("#s-pin .keypad").get_by_role("button", name=digit, exact=True).tap()
-    kiosk.locator("#s-pin").get_by_role("button", name="登录").tap()
+    kiosk_sign_in(kiosk, number, "2468")
 
     job = post_job(server, "cleaning", "商场保洁（晚到也能接）", "13500135701",
                    "91440114MA5D8K3L1")

@@ -60,16 +60,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield srv
 
 
-def kiosk_sign_in(kiosk: Any) -> None:
+def kiosk_sign_in(kiosk: Any, number: str = NUMBER, pin: str = PIN) -> None:
     """Card on the reader (its number and Enter), then the PIN on the screen's keypad."""
     from playwright.sync_api import expect
 
     kiosk.locator("#start").tap()
     expect(kiosk.locator("#s-id")).to_be_visible()
-    kiosk.keyboard.type(NUMBER)
+    kiosk.keyboard.type(number)
     kiosk.keyboard.press("Enter")
     expect(kiosk.locator("#s-pin")).to_be_visible()
-    for digit in PIN:
+    for digit in pin:
         kiosk.locator("#s-pin .keypad").get_by_role("button", name=digit, exact=True).tap()
     kiosk.locator("#s-pin").get_by_role("button", name="登录").tap()
 
