@@ -6,15 +6,15 @@ Jobs are posted through the API by ``--clients`` concurrent clients, as
 ``city.durable_posts`` does, to a ``gigmarket serve`` with its dispatcher. Per post it prints:
 
 - ``post_cost.cpu_ms``: CPU time of the web process, of each of its busy threads (the event
-  loop is the one whose id is the process's; the others are mostly aiosqlite's writer and
-  reader threads), of the dispatcher and of Redis;
+  loop is the one whose id is the process's; the others are mostly the ledger's writer thread,
+  which runs BEGIN and COMMIT, and its reader thread), of the dispatcher and of Redis;
 - ``post_cost.context_switches`` of the web process;
-- ``post_cost.hops``: hand-offs to aiosqlite's threads, by what was sent (``execute``,
-  ``fetchone``, a cursor's ``close``…), and the ``BEGIN`` / ``SAVEPOINT`` / ``COMMIT`` among
-  them, which show how many posts share a COMMIT (group commit).
+- ``post_cost.hops``: hand-offs to the ledger's threads, by thread and what was sent
+  (``writer:BEGIN``, ``writer:COMMIT``, ``reader:_read_one``…); the COMMITs show how many
+  posts share one (group commit). The writer's other statements run on the loop (no hop).
 
 The hops are counted by a ``sitecustomize`` the web process loads through ``PYTHONPATH``; it
-wraps aiosqlite's ``Connection._execute`` and costs the loop a few per cent. With ``--py-spy``,
+wraps ``ThreadPoolExecutor.submit`` and costs the loop a little. With ``--py-spy``,
 py-spy (``pip install py-spy``) records the web process meanwhile in its ``raw`` (collapsed
 stacks) format, ``--gil`` so that the samples are the Python code's CPU time.
 Each line carries the 1-minute load average: this machine is shared.
@@ -44,25 +44,28 @@ sys.path.insert(0, str(ROOT))
 from bench.city import MARKET, employers, job_body, wait_dispatching  # noqa: E402
 from bench.spine import bench_market  # noqa: E402
 
-#: Loaded by the web process at start (through PYTHONPATH): counts what it sends to aiosqlite's
+#: Loaded by the web process at start (through PYTHONPATH): counts what it sends to the ledger's
 #: threads and writes the counts to ``$GM_HOPS.<pid>.json`` every half second.
 SHIM = '''
 import json, os, sys, threading, time
 if os.environ.get("GM_HOPS") and "serve" in sys.argv:
-    import aiosqlite.core as core
+    from concurrent.futures import ThreadPoolExecutor
     counts = {}
-    wrapped = core.Connection._execute
+    wrapped = ThreadPoolExecutor.submit
     ENDS = ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK")
 
-    async def _execute(self, fn, *args, **kwargs):
-        name = getattr(fn, "__name__", repr(fn))
-        counts[name] = counts.get(name, 0) + 1
-        if args and isinstance(args[0], str) and args[0].split()[0].upper() in ENDS:
-            word = args[0].split()[0].upper()
-            counts[word] = counts.get(word, 0) + 1
-        return await wrapped(self, fn, *args, **kwargs)
+    def submit(self, fn, /, *args, **kwargs):
+        prefix = getattr(self, "_thread_name_prefix", "")
+        if prefix.startswith("ledger"):
+            name = getattr(fn, "__name__", repr(fn))
+            if name == "execute" and args and isinstance(args[0], str):
+                word = args[0].split()[0].upper()
+                name = word if word in ENDS else name
+            key = f"{prefix.removeprefix('ledger-')}:{name}"
+            counts[key] = counts.get(key, 0) + 1
+        return wrapped(self, fn, *args, **kwargs)
 
-    core.Connection._execute = _execute
+    ThreadPoolExecutor.submit = submit
     out = f"{os.environ['GM_HOPS']}.{os.getpid()}.json"
 
     def dump():
@@ -173,7 +176,7 @@ async def main(clients: int, seconds: float, spy: str | None) -> None:
         emit("post_cost.context_switches", (ctx1 - ctx0) / posts, "switches/post",
              process="web", **common)
         diff = {k: hops1.get(k, 0) - hops0.get(k, 0) for k in hops1}
-        ends = {k: diff.pop(k) for k in list(diff) if k.isupper()}
+        ends = {k.split(":")[1]: diff[k] for k in diff if k.split(":")[1].isupper()}
         emit("post_cost.hops", sum(diff.values()) / posts, "hops/post",
              by_call={k: round(v / posts, 2) for k, v in sorted(diff.items()) if v},
              statements={k: round(v / posts, 2) for k, v in sorted(ends.items()) if v},

@@ -1,4 +1,4 @@
-"""The durable ledger (台账): SQLite through aiosqlite, WAL, ``synchronous=FULL``.
+"""The durable ledger (台账): SQLite, WAL, ``synchronous=FULL``.
 
 Every state change runs in one :meth:`Ledger.transaction`: the rows it changes, the event that
 records it and the websocket messages it causes (each with its recipient's next ``seq``) commit
@@ -7,6 +7,14 @@ is acknowledged that a crash could take back.
 
 Each process has one writer connection guarded by an ``asyncio.Lock`` (a connection cannot hold
 two transactions) and one reader connection; WAL lets readers proceed while a write commits.
+The writer's statements run on the event loop itself, and only the two that can wait run in
+the writer's own thread: ``BEGIN IMMEDIATE`` (it may wait for another process's write lock)
+and ``COMMIT`` (its fsync is the whole point of the ledger). Inside a write transaction every
+page it needs is in memory or the OS's cache and a statement takes microseconds, while a
+hand-off to a thread and back cost the loop more than the statement (issue 13: 48 hand-offs
+per post through aiosqlite, a third of the loop's CPU). A read outside a transaction runs
+whole in the reader's own thread, statement, rows and close in one hand-off: a read may be a
+report's scan, which must not stop the loop.
 Transactions that queue for the writer share one COMMIT (group commit, issue 13: see
 :class:`SqliteLedger`), so the reader, like PostgreSQL's readers, sees a transaction's writes
 only once its ``async with`` has returned: what a transaction decides on, it reads through
@@ -32,12 +40,11 @@ import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from gigmarket import codec
 from gigmarket.core.errors import ConflictError
@@ -204,25 +211,27 @@ class Tx:
 
 @dataclass(kw_only=True)
 class SqliteTx(Tx):
-    """A transaction on the process's one SQLite writer connection."""
+    """A transaction on the process's one SQLite writer connection, its statements run on the
+    loop (see the module's docstring): none of these methods gives the loop away."""
 
-    conn: aiosqlite.Connection
+    conn: sqlite3.Connection
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cur = await self.conn.execute(sql, params)
-        return cur.rowcount
+        return self.conn.execute(sql, params).rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.conn.executemany(sql, rows)
+        self.conn.executemany(sql, rows)
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            row: Row | None = await cur.fetchone()
+        cur = self.conn.execute(sql, params)
+        try:
+            row: Row | None = cur.fetchone()
             return row
+        finally:
+            cur.close()
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return self.conn.execute(sql, params).fetchall()
 
     async def message_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Many messages at once (a round's offers): as :meth:`message`, in a few statements.
@@ -356,13 +365,17 @@ class SqliteLedger(Ledger):
     with no timer.
     """
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, writer: sqlite3.Connection, reader: sqlite3.Connection) -> None:
         self._writer = writer
+        #: Where the writer's statements that may wait run: BEGIN IMMEDIATE and COMMIT.
+        self._waits = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
         self._reader = reader
         #: The writer's turn: one logical transaction at a time, from BEGIN or SAVEPOINT to its
         #: RELEASE (and the COMMIT, for the member that closes the group).
         self._lock = asyncio.Lock()
-        self._read_lock = asyncio.Lock()
+        #: The reader's one thread: reads take turns, each ending its statement (and so its
+        #: snapshot) before the next begins.
+        self._reads = ThreadPoolExecutor(1, thread_name_prefix="ledger-reader")
         #: The physical transaction open on the writer, if any.
         self._group: _Group | None = None
         #: Transactions queued for the writer's turn: while there are some, a finished member
@@ -374,16 +387,17 @@ class SqliteLedger(Ledger):
     @classmethod
     async def connect(cls, path: Path) -> SqliteLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
-        await _migrate(writer)
-        reader = await _connect(path)
+        writer = await asyncio.to_thread(_open_writer, path)
+        reader = await asyncio.to_thread(_open, path)
         return cls(writer, reader)
 
     async def aclose(self) -> None:
         if self._closer is not None:
             await self._closer
-        await self._reader.close()
-        await self._writer.close()
+        self._waits.shutdown()
+        self._reads.shutdown()
+        self._writer.close()
+        self._reader.close()
 
     @asynccontextmanager
     async def transaction(self, now: float | None = None) -> AsyncIterator[Tx]:
@@ -392,20 +406,18 @@ class SqliteLedger(Ledger):
         cancelled = False
         try:
             if group is None:
-                cancelled = await to_the_end(self._writer.execute("BEGIN IMMEDIATE"),
+                cancelled = await to_the_end(self._waiting("BEGIN IMMEDIATE"),
                                              ask_again=False)
                 group = self._group = _Group(asyncio.get_running_loop().create_future())
                 group.members = 1
             else:
                 group.members += 1
-                cancelled = await to_the_end(self._writer.execute("SAVEPOINT member"),
-                                             ask_again=False)
+                self._writer.execute("SAVEPOINT member")
             if cancelled:
                 raise asyncio.CancelledError
             yield SqliteTx(conn=self._writer, now=time.time() if now is None else now)
             if group.members > 1:
-                cancelled = await to_the_end(self._writer.execute("RELEASE member"),
-                                             ask_again=False)
+                self._writer.execute("RELEASE member")
         except BaseException as exc:
             # Also when the statement that ends the member fails: otherwise the connection
             # would stay inside this member's savepoint and the group would commit it.
@@ -460,8 +472,7 @@ class SqliteLedger(Ledger):
             if group.members == 1:
                 # The physical transaction holds this member alone.
                 if self._writer.in_transaction:
-                    cancelled = await to_the_end(self._writer.execute("ROLLBACK"),
-                                                 ask_again=False)
+                    self._writer.execute("ROLLBACK")
                 self._group = None
                 group.outcome.set_result(exc)
             elif not self._writer.in_transaction:
@@ -469,10 +480,8 @@ class SqliteLedger(Ledger):
                 # error), taking the members before with it: they were not committed.
                 cancelled = await self._abandon(group, _group_lost(exc))
             else:
-                cancelled = await to_the_end(self._writer.execute("ROLLBACK TO member"),
-                                             ask_again=False)
-                cancelled = await to_the_end(self._writer.execute("RELEASE member"),
-                                             ask_again=False) or cancelled
+                self._writer.execute("ROLLBACK TO member")
+                self._writer.execute("RELEASE member")
         except BaseException as undo_error:
             # The member's writes cannot be told apart from the others' now: none commits.
             cancelled = await self._abandon(group, undo_error) or cancelled
@@ -494,7 +503,7 @@ class SqliteLedger(Ledger):
     async def _commit(self, group: _Group) -> bool:
         self._group = None
         try:
-            cancelled = await to_the_end(self._writer.execute("COMMIT"), ask_again=False)
+            cancelled = await to_the_end(self._waiting("COMMIT"), ask_again=False)
         except BaseException as exc:
             # Also when COMMIT itself fails (disk full, a deferred constraint): otherwise the
             # connection stays inside the transaction and every later write fails.
@@ -510,19 +519,41 @@ class SqliteLedger(Ledger):
             self._group = None
         if self._writer.in_transaction:
             with contextlib.suppress(Exception):
-                cancelled = await to_the_end(self._writer.execute("ROLLBACK"), ask_again=False)
+                self._writer.execute("ROLLBACK")
         if not group.outcome.done():
             group.outcome.set_result(error)
         return cancelled
 
+    def _waiting(self, sql: str) -> asyncio.Future[sqlite3.Cursor]:
+        """``sql`` run on the writer in its own thread: a statement that may wait (for the
+        disk, or for another process's write lock) while the loop goes on. The caller holds
+        the writer's turn, so nothing else uses the connection meanwhile."""
+        return asyncio.get_running_loop().run_in_executor(self._waits, self._writer.execute, sql)
+
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._read_lock, self._reader.execute(sql, params) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reads, _read_one, self._reader, sql, params)
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._read_lock, self._reader.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reads, _read_all, self._reader, sql, params)
+
+
+def _read_one(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Row | None:
+    cur = conn.execute(sql, params)
+    try:
+        row: Row | None = cur.fetchone()
+        return row
+    finally:
+        cur.close()
+
+
+def _read_all(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
 
 
 async def to_the_end(step: Awaitable[Any], *, ask_again: bool = True) -> bool:
@@ -561,31 +592,53 @@ def cancel_again() -> None:
         task.cancel()
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(str(path), isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    await conn.execute("PRAGMA journal_mode = WAL")
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
     # FULL: a commit is on disk before we acknowledge it (SPEC 4: durable before acknowledged).
-    await conn.execute("PRAGMA synchronous = FULL")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA busy_timeout = 15000")
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 15000",
+)
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A connection to the ledger's file. ``check_same_thread`` is off because the loop opens
+    it and a thread of its own uses it; one user at a time, as :class:`SqliteLedger` sees to."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
-async def _migrate(conn: aiosqlite.Connection) -> None:
-    await conn.execute("BEGIN IMMEDIATE")
+def _open_writer(path: Path) -> sqlite3.Connection:
+    """The writer connection, migrated."""
+    conn = _open(path)
     try:
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        async with conn.execute("SELECT MAX(version) FROM schema_version") as cur:
-            row = await cur.fetchone()
+        _migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         current = int(row[0]) if row and row[0] is not None else 0
         for number, script in enumerate(MIGRATIONS, start=1):
             if number <= current:
                 continue
             for statement in statements(script):
-                await conn.execute(statement)
-            await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
-        await conn.execute("COMMIT")
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+        conn.execute("COMMIT")
     except BaseException:
-        await conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK")
         raise

@@ -49,7 +49,7 @@ async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
 async def commits(ledger: SqliteLedger) -> list[str]:
     """Every COMMIT the ledger's writer connection runs, as it runs it."""
     seen: list[str] = []
-    await ledger._writer.set_trace_callback(
+    ledger._writer.set_trace_callback(
         lambda sql: seen.append(sql) if sql.strip().upper() == "COMMIT" else None)
     return seen
 
@@ -131,7 +131,7 @@ async def test_a_lone_transaction_commits_alone(ledger: SqliteLedger, tmp_path: 
     """With nothing queued behind it, a transaction commits as it ends: one COMMIT each,
     no savepoint, and no waiting for company."""
     statements: list[str] = []
-    await ledger._writer.set_trace_callback(statements.append)
+    ledger._writer.set_trace_callback(statements.append)
     for i in range(3):
         async with ledger.transaction() as tx:
             await tx.execute(EMPLOYER_SQL, (f"e{i}",))
