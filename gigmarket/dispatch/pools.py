@@ -24,10 +24,9 @@ from typing import Any
 import numpy as np
 from redis.exceptions import ResponseError
 
-from gigmarket import codec
 from gigmarket.core.certificates import certified_at
 from gigmarket.core.pool import Exclusions, JobPool, WorkerPool
-from gigmarket.services.live_pools import _mask
+from gigmarket.services.live_pools import _col, _mask, _masks, _parse
 from gigmarket.store import keys
 from gigmarket.store import live as live_store
 from gigmarket.store.live import LiveStore, PoolCounts
@@ -79,6 +78,21 @@ class _Rows:
     def _grow(self, size: int) -> None:
         """Grow the columns that are not floats or masks."""
 
+    def load(self, ids: list[str], recs: list[dict[str, Any]], order: tuple[str, ...]) -> None:
+        """Fill these rows, still empty, with a whole pool at once (a resync): column by
+        column, not record by record, which read a 10k-worker pool about twice as fast."""
+        assert not self.ids, "load fills empty rows only"
+        self.ids = list(ids)
+        self.row = {rid: r for r, rid in enumerate(ids)}
+        for name, default in self.FLOATS:
+            self.f[name] = _col(recs, name, default)
+        for name in self.MASKS:
+            self.m[name] = _masks(recs, name, order)
+        self._load_rest(recs)
+
+    def _load_rest(self, recs: list[dict[str, Any]]) -> None:
+        """What :meth:`load` fills beyond the floats and masks, row ``i`` from ``recs[i]``."""
+
     def remove(self, record_id: str) -> None:
         r = self.row.pop(record_id, None)
         if r is not None:
@@ -121,6 +135,16 @@ class _Workers(_Rows):
     def _drop(self, r: int) -> None:
         self.certs.pop(r, None)
         self.busy.pop(r, None)
+
+    def _load_rest(self, recs: list[dict[str, Any]]) -> None:
+        self.f["key_group"] = np.array([1.0 if r.get("key_group") else 0.0 for r in recs])
+        for i, rec in enumerate(recs):
+            certs = rec.get("certs")
+            if isinstance(certs, dict) and certs:
+                self.certs[i] = certs
+            busy = rec.get("busy")
+            if busy:
+                self.busy[i] = [(float(s), float(e)) for s, e in busy]
 
     def pool(self, ids: list[str], order: tuple[str, ...], now: float) -> WorkerPool:
         rows = np.array([self.row[w] for w in ids], np.int64)
@@ -168,6 +192,9 @@ class _Jobs(_Rows):
 
     def _drop(self, r: int) -> None:
         self.employer.pop(r, None)
+
+    def _load_rest(self, recs: list[dict[str, Any]]) -> None:
+        self.employer = {i: rec["employer_id"] for i, rec in enumerate(recs)}
 
     def pool(self, ids: list[str], slots: list[int]) -> JobPool:
         rows = np.array([self.row[j] for j in ids], np.int64)
@@ -220,7 +247,7 @@ class MarketPools:
     def _put(self, kind: str, values: dict[str, str | None]) -> None:
         rows = self.w if kind == "w" else self.j
         present = {k: v for k, v in values.items() if v is not None}
-        parsed = codec.loads("[" + ",".join(present.values()) + "]") if present else []
+        parsed = _parse(list(present.values())) if present else []
         for record_id, rec in zip(present, parsed, strict=True):
             rows.put(record_id, rec, self.order)
         for record_id, v in values.items():
@@ -230,8 +257,9 @@ class MarketPools:
     async def _resync(self, live: LiveStore) -> PoolCounts:
         snap, last, built = await live_store.pool_resync(live, self.market_id)
         self.w, self.j = _Workers(), _Jobs()
-        self._put("w", dict(snap.worker_json))
-        self._put("j", dict(snap.job_json))
+        for rows, records in ((self.w, dict(snap.worker_json)), (self.j, dict(snap.job_json))):
+            rows.load(list(records), _parse(list(records.values())) if records else [],
+                      self.order)
         self.cursor, self.built, self._synced = last, built, True
         self.resyncs += 1
         return PoolCounts(worker_state=dict(snap.worker_state), headcount=snap.headcount,

@@ -123,6 +123,10 @@ class Accepted:
 RedisClient = aioredis.Redis | RedisCluster
 
 
+#: Workers whose presence one script reads (a round's thousand offers: about a millisecond).
+PRESENCE_CHUNK = 1000
+
+
 class LiveStore:
     def __init__(self, client: RedisClient) -> None:
         self.redis = client
@@ -179,6 +183,15 @@ class LiveStore:
             "local t = redis.call('TIME')"
             " local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
             " return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')"
+        )
+        # The same for many workers in one call: a round asks about thousands, and one command
+        # each cost the loop ~45 µs to pack and parse (issue 13: 0.19 s of a 10k x 2k round).
+        self._present_many = client.register_script(
+            "local t = redis.call('TIME')"
+            " local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+            " local out = {}"
+            " for i, k in ipairs(KEYS) do"
+            " out[i] = redis.call('ZCOUNT', k, '(' .. now, '+inf') end return out"
         )
 
     @classmethod
@@ -413,8 +426,17 @@ class LiveStore:
         """The workers of ``worker_ids`` with a live socket somewhere (one round trip)."""
         if not worker_ids:
             return set()
-        # One clock reading for all: on a Cluster the workers' keys sit on several nodes, and
-        # a heartbeat lives for seconds, far longer than the nodes' clocks differ.
+        if not self.cluster:
+            # One script per chunk of PRESENCE_CHUNK keys: Redis is never held for long.
+            found: set[str] = set()
+            for i in range(0, len(worker_ids), PRESENCE_CHUNK):
+                chunk = worker_ids[i : i + PRESENCE_CHUNK]
+                counts = await self._present_many(keys=[keys.presence(w) for w in chunk])
+                found.update(w for w, n in zip(chunk, counts, strict=True) if int(n) > 0)
+            return found
+        # On a Cluster the workers' keys sit on several nodes: a script cannot span them.
+        # One clock reading for all; a heartbeat lives for seconds, far longer than the
+        # nodes' clocks differ.
         now_ms = int(await self.now() * 1000)
         async with self.redis.pipeline(transaction=False) as p:
             for w in worker_ids:

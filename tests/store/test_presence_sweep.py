@@ -33,3 +33,20 @@ async def test_leaving_drops_only_that_socket(live: LiveStore) -> None:
     assert await live.is_present("w")
     await presence.leave(ctx, "w", "kiosk")
     assert not await live.is_present("w")
+
+
+async def test_presence_among_many_reads_each_worker_across_chunks(
+    live: LiveStore, monkeypatch: Any
+) -> None:
+    """A round asks about its thousands of offered workers in a few calls: over several
+    chunks, the present are found, the never-seen and the run-out are not, in any order."""
+    monkeypatch.setattr("gigmarket.store.live.PRESENCE_CHUNK", 7)
+    here = [f"here{i}" for i in range(16)]
+    for w in here:
+        await live.touch_presence(w, "sock", 30)
+    await live.touch_presence("lapsed", "sock", 0.05)
+    await asyncio.sleep(0.1)
+    asked = [x for pair in zip(here, [f"never{i}" for i in range(16)], strict=True)
+             for x in pair] + ["lapsed"]
+    assert await live.present_among(asked) == set(here)
+    assert await live.present_among(["never"]) == set()
