@@ -276,6 +276,8 @@ async def post_to_offer(tmp: Path, waiting: int, rate: int, seconds: float,
             sent: dict[str, float] = {}
             answered: list[float] = []
             failed: dict[str, int] = {}
+            #: The first answer of each refused kind, so a refusal is never a mystery.
+            why: dict[str, str] = {}
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1",
                                          timeout=60, limits=httpx.Limits(
                                              max_connections=64)) as http:
@@ -296,6 +298,7 @@ async def post_to_offer(tmp: Path, waiting: int, rate: int, seconds: float,
                         answered.append(time.monotonic() - t0)
                     else:
                         failed[str(r.status_code)] = failed.get(str(r.status_code), 0) + 1
+                        why.setdefault(str(r.status_code), r.text[:160])
 
                 start = time.monotonic()
                 tasks = []
@@ -321,7 +324,7 @@ async def post_to_offer(tmp: Path, waiting: int, rate: int, seconds: float,
         emit(f"city.post_to_offer.p99.{waiting}w.{rate}ps", p99, "ms",
              floor=floor_p99.get(waiting), floor_name="bare PUBLISH -> socket hop p99",
              target=target, p50=round(pct(latencies, 50), 1), posts=posts,
-             posted_per_s=round(len(sent) / took, 1), failed_posts=failed,
+             posted_per_s=round(len(sent) / took, 1), failed_posts=failed, refused_with=why,
              offered=len(latencies), seconds=seconds, sockets=ready["ready"],
              post_answer_p50_ms=round(pct([a * 1000 for a in answered], 50), 1))
         # Where the time went: the dispatcher's own figures of the rounds it ran meanwhile.

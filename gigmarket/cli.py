@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from gigmarket import lifeline, logs
+from gigmarket.collector import Pacer
 from gigmarket.settings import Settings, load
 
 if TYPE_CHECKING:
@@ -161,10 +162,13 @@ async def _run_web(server: uvicorn.Server, settings: Settings, supervisor: Super
               flush=True)
 
     shown = asyncio.create_task(banner())
+    # The collector's pauses grew with the sockets held (see gigmarket.collector).
+    paced = asyncio.create_task(Pacer().run())
     try:
         await server.serve()
     finally:
         shown.cancel()
+        paced.cancel()
 
 
 #: Pending connections the listening socket queues: a mass reconnect (a web process

@@ -14,7 +14,6 @@ worker's socket.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Final
@@ -55,22 +54,20 @@ async def arrive(ctx: Context, worker_id: str) -> str:
     return socket_id
 
 
-#: Presence refreshes in flight at once during a sweep.
+#: Sockets renewed by one call during a sweep (one script on a single Redis).
 REFRESH_BATCH: Final = 200
 
 
 async def refresh(ctx: Context, held: list[tuple[str, str]]) -> None:
     """Renew the lease of every ``(worker_id, socket_id)`` this process holds, a batch at a
-    time. A refresh that fails is logged and left: the entry lasts three sweeps."""
+    time. A batch that fails is logged and left: the entries last three sweeps."""
     for lo in range(0, len(held), REFRESH_BATCH):
         batch = held[lo:lo + REFRESH_BATCH]
-        results = await asyncio.gather(
-            *(ctx.live.touch_presence(w, s, TTL_S) for w, s in batch), return_exceptions=True)
-        failed = sum(1 for r in results if isinstance(r, BaseException))
-        if failed:
+        try:
+            await ctx.live.touch_presence_many(batch, TTL_S)
+        except Exception as e:
             # Redis away for a moment: the entries last three refreshes; the next sweep tries.
-            log.warning("could not refresh the presence of %d of %d sockets", failed,
-                        len(batch))
+            log.warning("could not refresh the presence of %d sockets: %r", len(batch), e)
 
 
 async def leave(ctx: Context, worker_id: str, socket_id: str) -> None:
