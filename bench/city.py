@@ -222,7 +222,11 @@ async def waiting_market(bm: BenchMarket, waiting: int) -> tuple[list[str], Plac
     async with bm.ledger.transaction() as tx:
         await tx.execute("UPDATE workers SET skills = '[\"caregiver\"]', min_wage_fen = 0")
         await tx.execute("UPDATE jobs SET state = 'cancelled'")
-    places = [(float(sr.workers.lat[i]), float(sr.workers.lon[i])) for i in range(waiting)]
+    # Jobs are posted where waiting workers are; the synthetic crowd spills a little past the
+    # market's bounds, where a post is rightly refused (422 out_of_bounds).
+    bounds = bm.settings.markets[MARKET].bounds
+    places = [(float(sr.workers.lat[i]), float(sr.workers.lon[i])) for i in range(waiting)
+              if bounds.contains(float(sr.workers.lat[i]), float(sr.workers.lon[i]))]
     return ids, places
 
 

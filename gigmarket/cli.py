@@ -194,7 +194,10 @@ def web_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Co
     import uvicorn
 
     logging.getLogger("uvicorn.error").addFilter(SocketAcceptsAtDebug())
+    from gigmarket.web.upgrade import HttpProtocol
+
     return uvicorn.Config(app, host=host, port=port, log_config=None, ws="websockets-sansio",
+                          http=HttpProtocol,
                           timeout_graceful_shutdown=2, backlog=LISTEN_BACKLOG,
                           # Longer than clients keep idle connections (httpx and browsers:
                           # 5 s or more), so the server never closes one just as a client

@@ -27,7 +27,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from gigmarket import codec, protocol
+from gigmarket import codec, collector, protocol
 from gigmarket.services import presence
 from gigmarket.services.context import Context, Principal
 from gigmarket.store import keys
@@ -122,6 +122,7 @@ class Hub:
             conn.push("catch_up", None)
 
     async def remove(self, conn: Connection) -> None:
+        collector.socket_closed()
         conns = self._by_recipient.get(conn.recipient)
         if conns is not None:
             conns.discard(conn)

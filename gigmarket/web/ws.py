@@ -268,9 +268,12 @@ async def endpoint(ws: WebSocket) -> None:
             tasks = [receiver, *sending]
             for t in tasks:
                 t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            # Waited for, not awaited: awaiting a task re-raised its exception here, and the
+            # exception's traceback then held this frame, which holds the tasks, which hold
+            # the exception: a cycle of ~84 objects per closed socket left to the collector
+            # (issue 13: see gigmarket.collector).
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait(tasks)
         for t in tasks:
             exc = None if t.cancelled() else t.exception()
             if exc is not None and not isinstance(exc, WebSocketDisconnect):
