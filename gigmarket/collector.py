@@ -7,20 +7,19 @@ quarter, and such a collection walks every tracked object with the loop stopped.
 connects that happens again and again: measured at 5,000 sockets (issue 13), pauses of 130,
 150, 190 … 890 ms, and post → offer p99 was 700 ms at 20 posts/s against a p50 of 45 ms.
 
-So every :data:`FREEZE_EVERY_S` the objects that came since the last time are collected (a
-full collection never walks frozen objects, so this walks a second's worth) and whatever
-survived is frozen (:func:`gc.freeze`, a list splice, not a walk). The collection first matters:
-each websocket begins as an HTTP connection whose protocol object is left in a cycle after the
-upgrade, and freezing it would have kept ~3 KiB a socket until the next full collection.
+So every :data:`FREEZE_EVERY_S` whatever has survived so far is frozen (:func:`gc.freeze`, a
+list splice, not a walk): later collections walk only what came since, and young garbage is
+collected as before. (Collecting before each freeze was tried: at 5,000 sockets each such
+collection took 70-120 ms, and the bare hop's p99 rose from 2-6 to 100-180 ms.)
 
 The price: an object frozen and later left in a reference cycle is not freed until it is
-unfrozen. A closed socket leaves ~75 such objects (uvicorn's websocket protocol and the
-websockets library's own, which hold each other). So everything is unfrozen and collected
-whole every :data:`FULL_EVERY_S`, and sooner when the sockets closed since the last time
-may hold a quarter as many objects as are frozen (CPython's own rule, applied to what can
-leak): a mass reconnect costs one full collection after its closes, and a crowd arriving
-costs none. Measured with ``bench/city.py``: post → offer
-p99 at 5,000 sockets, 20 posts/s, 700 → 80 ms.
+unfrozen. Two such cycles were measured (gc.DEBUG_SAVEALL) and one removed at its source:
+uvicorn's HTTP protocol object after the websocket upgrade (``gigmarket.web.upgrade``). The
+other stays: a closed socket leaves ~75 objects in cycles (uvicorn's sans-I/O websocket
+protocol and the websockets library's hold each other). So everything is unfrozen and
+collected whole every :data:`FULL_EVERY_S`, and sooner once the sockets closed since the last
+time reach a quarter of those held (at least :data:`CLOSES_MIN`): a mass reconnect costs one
+full collection after its closes, a crowd arriving costs none.
 """
 
 from __future__ import annotations
@@ -38,24 +37,31 @@ log = logging.getLogger("gigmarket.collector")
 FREEZE_EVERY_S: Final = 1.0
 #: How often everything is unfrozen and collected once, whole.
 FULL_EVERY_S: Final = 600.0
-#: Objects a closed socket leaves in reference cycles (measured with gc.DEBUG_SAVEALL: 72 to
-#: 84 with uvicorn 0.54's sans-I/O websockets).
-CYCLE_OBJECTS_PER_CLOSED_SOCKET: Final = 75
+#: Closed sockets that bring a full collection forward, at the least (~75 objects each in
+#: reference cycles, measured with uvicorn 0.54's sans-I/O websockets: ~10 MB).
+CLOSES_MIN: Final = 1000
 
-#: Sockets closed since the last full collection. Module state, as the collector's is: there
-#: is one per process, whatever holds the sockets.
+#: Sockets held, and closed since the last full collection. Module state, as the collector's
+#: is: there is one per process, whatever holds the sockets.
+_held_sockets = 0
 _closed_sockets = 0
+
+
+def socket_opened() -> None:
+    global _held_sockets
+    _held_sockets += 1
 
 
 def socket_closed() -> None:
     """A socket closed: what it leaves in cycles waits for a full collection."""
-    global _closed_sockets
+    global _held_sockets, _closed_sockets
+    _held_sockets -= 1
     _closed_sockets += 1
 
 
 class Pacer:
-    """Collects and freezes the newest survivors often, and collects everything now and then;
-    :meth:`step` decides, :meth:`run` steps on a timer."""
+    """Freezes survivors often and collects everything now and then; :meth:`step` decides,
+    :meth:`run` steps on a timer."""
 
     def __init__(self, *, freeze_every_s: float = FREEZE_EVERY_S,
                  full_every_s: float = FULL_EVERY_S,
@@ -68,9 +74,7 @@ class Pacer:
     def step(self) -> Literal["freeze", "full"]:
         global _closed_sockets
         now = self._clock()
-        leaked = _closed_sockets * CYCLE_OBJECTS_PER_CLOSED_SOCKET
-        if now < self._next_full and leaked * 4 <= gc.get_freeze_count():
-            gc.collect()  # walks only what is not frozen yet: the last second's survivors
+        if now < self._next_full and _closed_sockets < max(CLOSES_MIN, _held_sockets / 4):
             gc.freeze()
             return "freeze"
         self._next_full = now + self.full_every_s

@@ -111,6 +111,7 @@ class Hub:
 
     async def add(self, conn: Connection) -> None:
         """Hold ``conn``; subscribe to the markets it is the first socket of."""
+        collector.socket_opened()
         self._by_recipient.setdefault(conn.recipient, set()).add(conn)
         if conn.recipient.startswith("market:"):
             # Figures from the dispatcher's next turn, not after the next refresh.
