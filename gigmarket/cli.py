@@ -193,9 +193,9 @@ def web_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Co
     """The web process's uvicorn settings (sockets: issue 13)."""
     import uvicorn
 
-    logging.getLogger("uvicorn.error").addFilter(SocketAcceptsAtDebug())
     from gigmarket.web.upgrade import HttpProtocol
 
+    logging.getLogger("uvicorn.error").addFilter(SocketAcceptsAtDebug())
     return uvicorn.Config(app, host=host, port=port, log_config=None, ws="websockets-sansio",
                           http=HttpProtocol,
                           timeout_graceful_shutdown=2, backlog=LISTEN_BACKLOG,

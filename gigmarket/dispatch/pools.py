@@ -247,7 +247,7 @@ class MarketPools:
     def _put(self, kind: str, values: dict[str, str | None]) -> None:
         rows = self.w if kind == "w" else self.j
         present = {k: v for k, v in values.items() if v is not None}
-        parsed = _parse(list(present.values())) if present else []
+        parsed = _parse(list(present.values()))
         for record_id, rec in zip(present, parsed, strict=True):
             rows.put(record_id, rec, self.order)
         for record_id, v in values.items():
@@ -258,8 +258,7 @@ class MarketPools:
         snap, last, built = await live_store.pool_resync(live, self.market_id)
         self.w, self.j = _Workers(), _Jobs()
         for rows, records in ((self.w, dict(snap.worker_json)), (self.j, dict(snap.job_json))):
-            rows.load(list(records), _parse(list(records.values())) if records else [],
-                      self.order)
+            rows.load(list(records), _parse(list(records.values())), self.order)
         self.cursor, self.built, self._synced = last, built, True
         self.resyncs += 1
         return PoolCounts(worker_state=dict(snap.worker_state), headcount=snap.headcount,

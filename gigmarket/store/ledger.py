@@ -223,15 +223,10 @@ class SqliteTx(Tx):
         self.conn.executemany(sql, rows)
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        cur = self.conn.execute(sql, params)
-        try:
-            row: Row | None = cur.fetchone()
-            return row
-        finally:
-            cur.close()
+        return _fetch_one(self.conn, sql, params)
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(sql, params).fetchall()
+        return _fetch_all(self.conn, sql, params)
 
     async def message_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Many messages at once (a round's offers): as :meth:`message`, in a few statements.
@@ -532,14 +527,16 @@ class SqliteLedger(Ledger):
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return await asyncio.get_running_loop().run_in_executor(
-            self._reads, _read_one, self._reader, sql, params)
+            self._reads, _fetch_one, self._reader, sql, params)
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return await asyncio.get_running_loop().run_in_executor(
-            self._reads, _read_all, self._reader, sql, params)
+            self._reads, _fetch_all, self._reader, sql, params)
 
 
-def _read_one(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Row | None:
+def _fetch_one(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Row | None:
+    """A statement, its first row, its cursor closed: on the writer inside a transaction, or
+    whole in the reader's thread."""
     cur = conn.execute(sql, params)
     try:
         row: Row | None = cur.fetchone()
@@ -548,7 +545,7 @@ def _read_one(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Row 
         cur.close()
 
 
-def _read_all(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+def _fetch_all(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
     cur = conn.execute(sql, params)
     try:
         return cur.fetchall()
