@@ -176,12 +176,17 @@ async def rounds(tmp: Path, n_workers: int, n_jobs: int) -> None:
             assert token is not None
             # The dispatcher's pools, kept from round to round as the loop keeps them.
             pools = MarketPools(MARKET)
+            # The round's own total stops before it notes its figures and reasons in Redis;
+            # the wall time around it is what the figure reports.
+            t = time.perf_counter()
             cold = await run_round(ctx, ctx.market(MARKET), token, solver, pools)
-            p = {"workers": cold.workers, "jobs": cold.jobs, "pairs": cold.pairs,
+            wall = (time.perf_counter() - t) * 1000
+            p = {"round_total_ms": cold.total_ms, "workers": cold.workers, "jobs": cold.jobs,
+                 "pairs": cold.pairs,
                  "offers": cold.offers, "snapshot_ms": cold.snapshot_ms,
                  "candidates_ms": cold.candidates_ms, "plan_ms": cold.plan_ms,
                  "write_ms": cold.write_ms}
-            emit("city.round.cold", cold.total_ms, "ms", floor=cold.solve_ms,
+            emit("city.round.cold", round(wall, 1), "ms", floor=cold.solve_ms,
                  floor_name="its own OR-Tools solve", target="ratio <= 1.5", **p)
             # Steady: the pools stay full; 100 workers decline, the next round re-offers.
             pending = await bm.ledger.all(
@@ -194,14 +199,17 @@ async def rounds(tmp: Path, n_workers: int, n_jobs: int) -> None:
                         "SELECT id FROM offers WHERE state = 'pending' LIMIT 100")
                     for row in pending:
                         await offer_service.close(ctx, row["id"], OfferState.DECLINED)
+                t = time.perf_counter()
                 steady = await run_round(ctx, ctx.market(MARKET), token, solver, pools,
                                          full=full)
-                q = {"workers": steady.workers, "jobs": steady.jobs, "pairs": steady.pairs,
+                wall = (time.perf_counter() - t) * 1000
+                q = {"round_total_ms": steady.total_ms, "workers": steady.workers,
+                     "jobs": steady.jobs, "pairs": steady.pairs,
                      "offers": steady.offers, "snapshot_ms": steady.snapshot_ms,
                      "candidates_ms": steady.candidates_ms, "plan_ms": steady.plan_ms,
                      "write_ms": steady.write_ms, "local": steady.local,
                      "resyncs": pools.resyncs}
-                emit(f"city.round.{name}", steady.total_ms, "ms", floor=steady.solve_ms,
+                emit(f"city.round.{name}", round(wall, 1), "ms", floor=steady.solve_ms,
                      floor_name="its own OR-Tools solve", **q)
         finally:
             solver.close()

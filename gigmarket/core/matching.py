@@ -45,7 +45,8 @@ SPEC 4 in four steps, each a pure function over the columnar pools of ``core.poo
    down (no-shows, late cancels, wage disputes, upheld reports) or are rated low.
 3. :func:`solve` — OR-Tools min-cost max-flow over the given pairs only: most slots filled,
    then sooner-starting jobs, then least total cost.
-4. :func:`plan_round` — the three together, with a reason for every worker and job left out.
+4. :func:`plan_round` — the three together, with a reason for every job left out and every
+   worker no job could take.
    It streams the eligible pairs through a shortlist (each worker's few nearest, each job's
    cheapest few per slot), so a round with tens of millions of eligible pairs neither holds
    them all in memory nor hands them all to the solver.
@@ -767,7 +768,8 @@ def _empty_market(n_workers: int, n_jobs: int) -> tuple[dict[int, str], dict[int
 def plan_round(
     workers: WorkerPool, jobs: JobPool, rules: Rules, now: float, exclusions: Exclusions
 ) -> RoundPlan:
-    """A round's plan: the matches with their cost terms, and a reason for everybody else.
+    """A round's plan: the matches with their cost terms, a reason for every job left with a
+    free slot, and one for every worker without an eligible partner.
 
     Same eligibility and costs as :func:`eligible_pairs` and :func:`cost_terms`, but the
     pairs stream through :class:`_Shortlist` instead of being gathered whole: the solver
@@ -823,11 +825,6 @@ def plan_round(
         )
     ]
 
-    matched = np.zeros(nw, dtype=bool)
-    matched[cw] = True
-    worker_reasons = {
-        r: lonely_workers.get(r, "outranked") for r in np.flatnonzero(~matched).tolist()
-    }
     # A job with a free slot after a maximum flow has no unmatched shortlisted worker (that
     # would be an augmenting path): they are all placed, some elsewhere (outranked), or all
     # here and there are too few. The shortlist keeps 15 per slot, so "too few" is exact.
@@ -841,7 +838,10 @@ def plan_round(
     }
     return RoundPlan(
         matches=matches,
-        worker_reasons=worker_reasons,
+        # Only the workers no job could take: the rest were placed, or were eligible and
+        # placed behind others ("outranked"), which ``core.waiting.round_reason`` says when
+        # asked. At city scale that is ~90 rows to store a round instead of ~5,600 (issue 13).
+        worker_reasons=lonely_workers,
         job_reasons=job_reasons,
         candidate_count=shortlist.count,
         candidates_s=t1 - t0,

@@ -142,7 +142,8 @@ class RoundPlan:
     """A round's decision: who is offered what, and why everybody else is not."""
 
     matches: list[Match]
-    #: Unmatched worker row -> reason code (see ``matching.REASONS``).
+    #: Worker row without any eligible partner -> reason code (see ``matching.REASONS``).
+    #: An unmatched worker missing here had partners and was outranked.
     worker_reasons: dict[int, str]
     #: Job row -> reason code, for jobs left with free slots.
     job_reasons: dict[int, str]

@@ -29,6 +29,20 @@ TRAINING_ZH: Final = "可到{training}办理或咨询证书。"
 TRAINING_EN: Final = "Ask {training} about getting one."
 
 
+def round_reason(stored: str | None, *, round_at: float | None, since: float) -> str | None:
+    """What the last round says of a waiting worker whose last change was at ``since``.
+
+    A round stores a reason only for the workers no job could take; one it looked at and
+    left without an offer had eligible jobs that went to others ("outranked"), which is
+    derived here when someone asks rather than written for thousands every round (issue
+    13). Every round after a change looks at the changed worker, so a round at or after
+    ``since`` speaks for them; before it, no round has yet (``None``: waiting for one).
+    """
+    if round_at is None or round_at < since:
+        return None
+    return stored or "outranked"
+
+
 def reason(state: WorkerState, *, round_reason: str | None, busy_until: float | None,
            available_until: float | None, now: float) -> str:
     """The one reason that applies now, most specific first."""

@@ -247,10 +247,12 @@ async def _run_round(ctx: Context, market: Market, lease_token: str, solver: Sol
     if local:
         # A local round saw all of a changed row's partners in reach, and only part of the
         # others': it speaks for the changed rows, and for others only where what it saw
-        # settles it (an eligible partner went elsewhere: outranked) (issue 13).
+        # settles it. A worker it found a partner for has one (placed, or outranked: see
+        # ``core.waiting.round_reason``), so any reason stored for them goes (issue 13).
         await live_store.note_round(
             ctx.live, m,
-            {w: r for w, r in worker_reasons.items() if w in changed_w or r == "outranked"},
+            {w: r for w, r in worker_reasons.items() if w in changed_w},
+            [w for w in workers.ids if w not in worker_reasons],
             {j: r for j, r in job_reasons.items() if j in changed_j or r == "outranked"},
             asdict(figures))
     else:

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date, datetime, time
 from typing import Any
 
+from gigmarket.core import waiting
 from gigmarket.core.errors import ValidationError
 from gigmarket.core.matching import REASONS
 from gigmarket.core.privacy import mask_name
@@ -17,6 +18,7 @@ from gigmarket.services.context import Context, Principal
 from gigmarket.services.offers import job_views
 from gigmarket.services.views import money
 from gigmarket.store import market_figures as figures
+from gigmarket.store.live import LiveSnapshot
 
 
 def list_markets(ctx: Context) -> list[dict[str, Any]]:
@@ -133,8 +135,26 @@ async def stats(ctx: Context, market_id: str) -> dict[str, Any]:
             "last_at": ctx.iso(last.get("at"), market_id),
             "last": last or None,
         },
-        "unmatched": dict(Counter(workers_why[w] for w in waiting if w in workers_why)),
+        "unmatched": dict(Counter(_round_reasons(live, records, workers_why, last).values())),
     }
+
+
+def _round_reasons(live: LiveSnapshot, records: dict[str, dict[str, Any]],
+                   stored: dict[str, str], last: dict[str, Any]) -> dict[str, str]:
+    """What the last round says of each waiting worker it has looked at (issue 13: stored
+    only for those no job could take, derived for the rest). Their check-in stands for
+    their last change here: one back from a declined offer since the round may show as
+    outranked until the next round, seconds later."""
+    out = {}
+    for w, state in live.worker_state.items():
+        rec = records.get(w)
+        if state != "available" or rec is None:
+            continue
+        r = waiting.round_reason(stored.get(w), round_at=last.get("at"),
+                                 since=rec.get("waiting_since") or 0.0)
+        if r is not None:
+            out[w] = r
+    return out
 
 
 async def manager_stats(ctx: Context, principal: Principal, market_id: str) -> dict[str, Any]:
@@ -174,9 +194,9 @@ async def unmatched(ctx: Context, principal: Principal, market_id: str) -> dict[
     return {
         "round_at": ctx.iso(last.get("at"), market_id),
         "workers": [
-            {"id": w, "name": mask_name(records.get(w, {}).get("name") or ""),
+            {"id": w, "name": mask_name(records[w].get("name") or ""),
              "reason": r, "reason_text": REASONS.get(r, r)}
-            for w, r in workers_why.items() if live.worker_state.get(w) == "available"
+            for w, r in _round_reasons(live, records, workers_why, last).items()
         ],
         "jobs": [{"id": j, "title": titles.get(j, ""), "reason": r,
                   "reason_text": REASONS.get(r, r)}

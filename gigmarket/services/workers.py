@@ -202,12 +202,12 @@ async def why(ctx: Context, principal: Principal) -> dict[str, Any]:
     round_at = None
     busy_until = None
     if market_id:
-        round_reason = await ctx.live.why_worker(market_id, row["id"])
         round_at = (await ctx.live.last_round(market_id)).get("at")
         # A reason from a round before the worker's last change (back from a job, a new
-        # certificate) is stale: say they wait for the next round instead.
-        if round_at is not None and round_at < row["updated_at"]:
-            round_reason = None
+        # certificate) is stale: they wait for the next round instead.
+        round_reason = waiting.round_reason(
+            await ctx.live.why_worker(market_id, row["id"]), round_at=round_at,
+            since=row["updated_at"])
         busy_until = await assignments.busy_until(ctx.ledger, row["id"], now)
         if state is WorkerState.ASSIGNED and busy_until is None:
             busy_until = await assignments.next_end(ctx.ledger, row["id"], now)

@@ -808,11 +808,14 @@ async def forget_pairs(live: LiveStore, market: str, pairs: list[str]) -> None:
 
 
 async def note_round(
-    live: LiveStore, market: str, worker_reasons: dict[str, str],
+    live: LiveStore, market: str, worker_reasons: dict[str, str], settled_workers: list[str],
     job_reasons: dict[str, str], figures: dict[str, Any],
 ) -> None:
-    """A round's figures, and the reasons of the rows it looked at (not of everyone)."""
+    """A round's figures, and the reasons of the rows it looked at (not of everyone):
+    ``settled_workers`` had an eligible partner, so no stored reason speaks for them now."""
     async with live.redis.pipeline(transaction=True) as p:
+        if settled_workers:
+            p.hdel(keys.why_worker(market), *settled_workers)
         if worker_reasons:
             p.hset(keys.why_worker(market), mapping=dict(worker_reasons))  # type: ignore[arg-type]
         if job_reasons:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from gigmarket.core import waiting
 from gigmarket.core.matching import REASONS
 from gigmarket.core.model import WorkerState
 from gigmarket.core.waiting import STATE_REASONS, explain, reason
@@ -33,6 +34,21 @@ def test_the_reason_that_applies_now(state: WorkerState, round_reason: str | Non
     """One reason per situation, from the worker's state first, then the last round."""
     assert reason(state, round_reason=round_reason, busy_until=busy_until,
                   available_until=until, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "round_at", "since", "expected"),
+    [
+        (None, None, 100.0, None),  # no round yet
+        ("no_job_in_reach", 99.0, 100.0, None),  # the round was before the change
+        (None, 99.0, 100.0, None),
+        ("no_job_in_reach", 100.0, 100.0, "no_job_in_reach"),  # the round saw the change
+        (None, 150.0, 100.0, "outranked"),  # looked at, had jobs, placed behind others
+    ],
+)
+def test_the_last_round_speaks_only_for_workers_it_looked_at(
+        stored: str | None, round_at: float | None, since: float, expected: str | None) -> None:
+    assert waiting.round_reason(stored, round_at=round_at, since=since) == expected
 
 
 @pytest.mark.parametrize("code", [*STATE_REASONS, *REASONS])
