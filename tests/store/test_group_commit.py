@@ -409,3 +409,41 @@ def test_kill_9_right_after_an_ack_loses_nothing_acknowledged(tmp_path: Path) ->
     for a in acked:
         client, i = a.removeprefix("e").split("-")
         assert seqs[f"employer:e{client}"] >= int(i) + 1
+
+
+async def test_another_writers_lock_is_waited_for_in_the_writers_thread(
+    ledger: SqliteLedger, tmp_path: Path
+) -> None:
+    """The writer tries its lock on the loop without waiting; when another process holds it,
+    the transaction queues for it in the writer's thread, the loop running meanwhile, and
+    goes on once it is free. A free lock costs no hand-off at all."""
+    begins: list[str] = []
+    ledger._writer.set_trace_callback(
+        lambda sql: begins.append(sql) if sql.startswith(("BEGIN", "PRAGMA busy")) else None)
+
+    async def write(employer_id: str) -> None:
+        async with ledger.transaction() as tx:
+            await tx.execute(EMPLOYER_SQL, (employer_id,))
+
+    await write("e-free")
+    assert begins == ["BEGIN IMMEDIATE"]  # tried once, on the loop, and taken
+    other = sqlite3.connect(tmp_path / "ledger.sqlite3", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        begins.clear()
+        waiting = asyncio.create_task(write("e-waited"))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not waiting.done()
+        assert on_disk(tmp_path, "SELECT id FROM employers WHERE id = 'e-waited'") == []
+        other.execute("COMMIT")
+        await asyncio.wait_for(waiting, 10)
+    finally:
+        other.close()
+    assert begins == ["BEGIN IMMEDIATE", "PRAGMA busy_timeout = 15000", "BEGIN IMMEDIATE",
+                      "PRAGMA busy_timeout = 0"]
+    assert on_disk(tmp_path, "SELECT id FROM employers WHERE id = 'e-waited'") == [("e-waited",)]
+    await write("e-after")  # the writer is back to not waiting
+    assert begins[-1] == "BEGIN IMMEDIATE"
