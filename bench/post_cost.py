@@ -31,17 +31,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.city import MARKET, employers, job_body, wait_dispatching  # noqa: E402
+from bench.city import Poster, employers, wait_dispatching  # noqa: E402
 from bench.spine import bench_market  # noqa: E402
 
 #: Loaded by the web process at start (through PYTHONPATH): counts what it sends to the ledger's
@@ -120,48 +118,35 @@ async def main(clients: int, seconds: float, spy: str | None) -> None:
             web = psutil.Process(bm.web[0].pid)
             others = {"children (dispatcher, solver)": web.children(recursive=True),
                       "redis": [p for p in psutil.process_iter() if ours(p, bm.data)]}
-            sent = 0
-            done = 0
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=60,
-                                         limits=httpx.Limits(max_connections=clients)) as http:
-
-                async def client(end: float) -> None:
-                    nonlocal sent, done
-                    while time.monotonic() < end:
-                        sent += 1
-                        r = await http.post(
-                            f"/markets/{MARKET}/jobs", json=job_body(23.4646, 113.1532, sent),
-                            headers={"Authorization": f"Bearer {tokens[sent % len(tokens)]}"})
-                        done += int(r.status_code == 201)
-
-                await asyncio.gather(*(client(time.monotonic() + 2.0) for _ in range(clients)))
-                await asyncio.sleep(1.0)  # the shim's counts settle
-                hops0 = hops(counted)
-                cpu0 = {k: sum(cpu_s(p) for p in ps) for k, ps in others.items()}
-                web0, ctx0 = cpu_s(web), sum(web.num_ctx_switches())
-                threads0 = {t.id: t.user_time + t.system_time for t in web.threads()}
-                recorder = None
-                spy_bin = shutil.which("py-spy") or shutil.which(
-                    "py-spy", path=str(Path(sys.executable).parent))
-                if spy and spy_bin:
-                    recorder = subprocess.Popen(
-                        [spy_bin, "record", "--gil", "--threads", "-f", "raw", "-r", "200",
-                         "-d", str(max(1, int(seconds) - 1)), "-o", spy, "-p", str(web.pid)],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                done = 0
-                t0 = time.monotonic()
-                await asyncio.gather(*(client(t0 + seconds) for _ in range(clients)))
-                took = time.monotonic() - t0
-                web1, ctx1 = cpu_s(web), sum(web.num_ctx_switches())
-                threads1 = {t.id: t.user_time + t.system_time for t in web.threads()}
-                cpu1 = {k: sum(cpu_s(p) for p in ps) for k, ps in others.items()}
-                await asyncio.sleep(1.0)
-                hops1 = hops(counted)
-                if recorder is not None:
-                    recorder.wait(60)
+            poster = Poster(tmp, port, tokens, clients=clients, seconds=seconds, warm=2.0)
+            poster.line()
+            await asyncio.sleep(0.5)  # the shim's counts settle: they are written each 0.5 s
+            hops0 = hops(counted)
+            cpu0 = {k: sum(cpu_s(p) for p in ps) for k, ps in others.items()}
+            web0, ctx0 = cpu_s(web), sum(web.num_ctx_switches())
+            threads0 = {t.id: t.user_time + t.system_time for t in web.threads()}
+            recorder = None
+            spy_bin = shutil.which("py-spy") or shutil.which(
+                "py-spy", path=str(Path(sys.executable).parent))
+            if spy and spy_bin:
+                recorder = subprocess.Popen(
+                    [spy_bin, "record", "--gil", "--threads", "-f", "raw", "-r", "200",
+                     "-d", str(max(1, int(seconds) - 1)), "-o", spy, "-p", str(web.pid)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            got = poster.result()
+            web1, ctx1 = cpu_s(web), sum(web.num_ctx_switches())
+            threads1 = {t.id: t.user_time + t.system_time for t in web.threads()}
+            cpu1 = {k: sum(cpu_s(p) for p in ps) for k, ps in others.items()}
+            await asyncio.sleep(1.0)
+            hops1 = hops(counted)
+            if recorder is not None:
+                recorder.wait(60)
+            done, took = got["posts"], got["seconds"]
         posts = max(done, 1)
         common = {"clients": clients, "posts": done, "seconds": round(took, 1)}
-        emit("post_cost.posts_per_s", done / took, "posts/s", **common)
+        emit("post_cost.posts_per_s", done / took, "posts/s", errors=got["errors"],
+             first_error=got["first_error"],
+             poster_cpu_share=round(got["cpu_s"] / took, 2), **common)
         emit("post_cost.cpu_ms", 1000 * (web1 - web0) / posts, "ms/post", process="web",
              share_of_a_core=round((web1 - web0) / took, 2), **common)
         for tid, after in sorted(threads1.items(), key=lambda t: t[1] - threads0.get(t[0], 0),

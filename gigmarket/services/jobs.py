@@ -131,8 +131,11 @@ async def post_job(ctx: Context, principal: Principal, market_id: str, body: obj
                                      actor=principal.user_id)
         view = await offer_service.job_view(ctx, tx, job_id)
         await _remember(tx, principal.user_id, key, request_hash, 201, view)
+        # Read here, inside the write, rather than after it: a block added meanwhile either
+        # came before (read here) or after (and excludes this job itself, see trust.block).
+        blocked = await blocks.workers_blocked_by(tx, employer["id"]) if live else []
     if live:
-        await open_live(ctx, job, employer)
+        await open_live(ctx, job, employer, blocked)
     await ctx.publish(tx)
     return view
 
@@ -170,9 +173,13 @@ async def insert_job(ctx: Context, tx: Tx, employer: Row, market_id: str, draft:
     return job, live
 
 
-async def open_live(ctx: Context, job: Row, employer: Row) -> None:
+async def open_live(ctx: Context, job: Row, employer: Row,
+                    blocked: list[str] | None = None) -> None:
+    """The job in the live store, after its commit; ``blocked``, the workers its employer
+    has blocked or been blocked by, if the caller read them in its transaction."""
+    if blocked is None:
+        blocked = await blocks.workers_blocked_by(ctx.ledger, job["employer_id"])
     # Blocked pairs first: no round may see the job before its exclusions.
-    blocked = await blocks.workers_blocked_by(ctx.ledger, job["employer_id"])
     await ctx.live.exclude_pairs(job["market_id"], [(w, job["id"]) for w in blocked])
     await ctx.live.put_job(job["market_id"], job["id"],
                            job_record(job, employer, ctx.settings.skills),
