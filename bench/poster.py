@@ -35,6 +35,47 @@ def job_body(lat: float, lon: float, n: int) -> dict[str, Any]:
             "lat": lat, "lon": lon, "address": f"狮岭镇 {n}"}
 
 
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   request: bytes) -> tuple[int, bytes]:
+    """One request on a keep-alive connection: its status and body."""
+    writer.write(request)
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+def post_request(host: str, path: str, token: str, body: Any) -> bytes:
+    data = orjson.dumps(body)
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
+    return head.encode() + data
+
+
+class Connections:
+    """Keep-alive connections to one server, each used by one request at a time; a request
+    that finds none free opens another (an open-loop poster's requests overlap)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.free: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, path: str, token: str, body: Any) -> tuple[int, bytes]:
+        conn = self.free.pop() if self.free else await asyncio.open_connection(
+            self.host, self.port)
+        answer = await exchange(*conn, post_request(self.host, path, token, body))
+        self.free.append(conn)
+        return answer
+
+    def close(self) -> None:
+        for _, writer in self.free:
+            writer.close()
+        self.free.clear()
+
+
 class Posters:
     def __init__(self, host: str, port: int, market: str, tokens: list[str],
                  at: tuple[float, float]) -> None:
@@ -45,27 +86,14 @@ class Posters:
         self.errors = 0
         self.first_error: str | None = None
 
-    def _request(self) -> bytes:
-        self.sent += 1
-        body = orjson.dumps(job_body(*self.at, self.sent))
-        token = self.tokens[self.sent % len(self.tokens)]
-        head = (f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\n"
-                f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n")
-        return head.encode() + body
-
     async def client(self, end: float) -> None:
         reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
             while time.monotonic() < end:
-                writer.write(self._request())
-                status = int((await reader.readline()).split()[1])
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                answer = await reader.readexactly(length)
+                self.sent += 1
+                status, answer = await exchange(reader, writer, post_request(
+                    self.host, self.path, self.tokens[self.sent % len(self.tokens)],
+                    job_body(*self.at, self.sent)))
                 if status == 201:
                     self.posts += 1
                 else:
