@@ -12,7 +12,7 @@ from gigmarket.store.ledger import Ledger, Row, Tx, new_id
 
 
 async def get(q: Ledger | Tx, assignment_id: str) -> Row | None:
-    return await q.by_key("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
+    return await q.one("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
 
 
 async def states_of_job(q: Ledger | Tx, job_id: str) -> list[str]:

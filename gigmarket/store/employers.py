@@ -12,7 +12,7 @@ COUNTERS: Final = frozenset({"kept", "no_shows", "late_cancels", "disputes", "up
 
 
 async def get(q: Ledger | Tx, employer_id: str) -> Row | None:
-    return await q.by_key("SELECT * FROM employers WHERE id = ?", (employer_id,))
+    return await q.one("SELECT * FROM employers WHERE id = ?", (employer_id,))
 
 
 async def count(tx: Tx, employer_id: str, counter: str) -> None:

@@ -14,7 +14,7 @@ from gigmarket.store.ledger import Ledger, Row, Tx
 
 
 async def get(q: Ledger | Tx, job_id: str) -> Row | None:
-    return await q.by_key("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    return await q.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
 
 
 async def release_accepted(tx: Tx, job_id: str, *, reopen: bool) -> Row:

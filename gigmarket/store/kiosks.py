@@ -9,7 +9,7 @@ CONTACT_EVERY_S = 60.0
 
 
 async def device(q: Ledger | Tx, kiosk_id: str) -> Row | None:
-    return await q.by_key("SELECT * FROM kiosks WHERE id = ?", (kiosk_id,))
+    return await q.one("SELECT * FROM kiosks WHERE id = ?", (kiosk_id,))
 
 
 async def of_market(q: Ledger | Tx, market_id: str) -> list[Row]:

@@ -6,17 +6,17 @@ together or not at all. Only after the commit does anything reach Redis or a soc
 is acknowledged that a crash could take back.
 
 Each process has one writer connection guarded by an ``asyncio.Lock`` (a connection cannot hold
-two transactions), one reader connection and one for reads by key; WAL lets readers proceed
-while a write commits. The writer's statements run on the event loop itself, and only what can
-wait runs in the writer's own thread: ``COMMIT`` (its fsync is the whole point of the ledger),
-and a ``BEGIN IMMEDIATE`` that found another process holding the write lock (it is tried on the
-loop first, without waiting). Inside a write transaction every page it needs is in memory or
-the OS's cache and a statement takes microseconds, while a hand-off to a thread and back cost
-the loop more than the statement (issue 13: 48 hand-offs per post through aiosqlite, a third of
-the loop's CPU). A read outside a transaction runs whole in the reader's own thread, statement,
-rows and close in one hand-off: a read may be a report's scan, which must not stop the loop.
-A read by a primary key (:meth:`Ledger.by_key`: a session on every request) is an index probe
-and runs on the loop, on its own connection.
+two transactions) and one reader connection; WAL lets readers proceed while a write commits.
+The writer's statements run on the event loop itself, and only what can wait runs in the
+writer's own thread: ``COMMIT`` (its fsync is the whole point of the ledger), and a
+``BEGIN IMMEDIATE`` that found another process holding the write lock (it is tried on the loop
+first, without waiting). Inside a write transaction every page it needs is in memory or the
+OS's cache and a statement takes microseconds, while a hand-off to a thread and back cost the
+loop more than the statement (issue 13: 48 hand-offs per post through aiosqlite, a third of
+the loop's CPU). A read outside a transaction runs whole in the reader's own thread,
+statement, rows and close in one hand-off: a read may be a report's scan, which must not stop
+the loop. Reads by key were tried on the loop, on a connection of their own: 15 % more posts a
+second, but ~3 KiB more memory per held socket at 10k (issue 13), so a read is one hand-off.
 Transactions that queue for the writer share one COMMIT (group commit, issue 13: see
 :class:`SqliteLedger`), so the reader, like PostgreSQL's readers, sees a transaction's writes
 only once its ``async with`` has returned: what a transaction decides on, it reads through
@@ -135,10 +135,6 @@ class Tx:
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         raise NotImplementedError
-
-    async def by_key(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        """One row found by its primary or a unique key (see :meth:`Ledger.by_key`)."""
-        return await self.one(sql, params)
 
     async def lock(self, key: str) -> None:
         """Hold ``key`` (a market id, say) until this transaction ends: the other writers that
@@ -296,14 +292,8 @@ class Ledger:
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         raise NotImplementedError
 
-    async def by_key(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        """One row found by its primary or a unique key: a read that touches a few pages
-        whatever the table's size (a session on every request, say), which a backend may
-        answer without the hand-off a scan needs. Otherwise :meth:`one`."""
-        return await self.one(sql, params)
-
     async def last_seq(self, recipient: str) -> int:
-        row = await self.by_key("SELECT last_seq FROM recipients WHERE recipient = ?", (recipient,))
+        row = await self.one("SELECT last_seq FROM recipients WHERE recipient = ?", (recipient,))
         return int(row[0]) if row else 0
 
     async def messages_after(
@@ -373,12 +363,8 @@ class SqliteLedger(Ledger):
     with no timer.
     """
 
-    def __init__(self, writer: sqlite3.Connection, reader: sqlite3.Connection,
-                 keyed: sqlite3.Connection) -> None:
+    def __init__(self, writer: sqlite3.Connection, reader: sqlite3.Connection) -> None:
         self._writer = writer
-        #: Reads by key, on the loop (:meth:`by_key`): its own connection, so a scan running
-        #: on the reader's thread never makes the loop wait for the connection.
-        self._keyed = keyed
         #: Where the writer's statements that may wait run: BEGIN IMMEDIATE and COMMIT.
         self._waits = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
         self._reader = reader
@@ -401,9 +387,7 @@ class SqliteLedger(Ledger):
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await asyncio.to_thread(_open_writer, path)
         reader = await asyncio.to_thread(_open, path)
-        keyed = await asyncio.to_thread(_open, path)
-        keyed.execute("PRAGMA busy_timeout = 0")  # on the loop it never waits: see by_key
-        return cls(writer, reader, keyed)
+        return cls(writer, reader)
 
     async def aclose(self) -> None:
         if self._closer is not None:
@@ -412,7 +396,6 @@ class SqliteLedger(Ledger):
         self._reads.shutdown()
         self._writer.close()
         self._reader.close()
-        self._keyed.close()
 
     @asynccontextmanager
     async def transaction(self, now: float | None = None) -> AsyncIterator[Tx]:
@@ -564,18 +547,6 @@ class SqliteLedger(Ledger):
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return await asyncio.get_running_loop().run_in_executor(
             self._reads, _fetch_all, self._reader, sql, params)
-
-    async def by_key(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        """On the loop: an index probe in pages the OS has cached takes microseconds, less
-        than the hand-off to the reader's thread and back. Each read is its own snapshot (the
-        cursor is closed before returning). Only WAL recovery after another process's crash
-        can make a read wait; then it goes to the reader's thread."""
-        try:
-            return _fetch_one(self._keyed, sql, params)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                raise
-        return await self.one(sql, params)
 
 
 def _begin_waiting(writer: sqlite3.Connection) -> None:

@@ -11,7 +11,7 @@ from gigmarket.store.ledger import Ledger, Row, Tx
 
 
 async def get(q: Ledger | Tx, offer_id: str) -> Row | None:
-    return await q.by_key("SELECT * FROM offers WHERE id = ?", (offer_id,))
+    return await q.one("SELECT * FROM offers WHERE id = ?", (offer_id,))
 
 
 async def pending_of_job(q: Ledger | Tx, job_id: str) -> list[str]:

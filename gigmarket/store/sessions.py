@@ -35,7 +35,7 @@ async def open_(tx: Tx, token_hash: str, role: str, user_id: str, ttl_s: float) 
 
 
 async def get(q: Ledger | Tx, token_hash: str) -> Row | None:
-    return await q.by_key("SELECT * FROM sessions WHERE token_hash = ?", (token_hash,))
+    return await q.one("SELECT * FROM sessions WHERE token_hash = ?", (token_hash,))
 
 
 async def revoke(tx: Tx, token_hash: str) -> None:

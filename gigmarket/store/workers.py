@@ -15,7 +15,7 @@ COUNTERS: Final = frozenset({"kept", "no_shows", "late_cancels"})
 
 
 async def get(q: Ledger | Tx, worker_id: str) -> Row | None:
-    return await q.by_key("SELECT * FROM workers WHERE id = ?", (worker_id,))
+    return await q.one("SELECT * FROM workers WHERE id = ?", (worker_id,))
 
 
 async def count(tx: Tx, worker_id: str, counter: str) -> None:

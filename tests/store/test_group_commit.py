@@ -447,30 +447,3 @@ async def test_another_writers_lock_is_waited_for_in_the_writers_thread(
     assert on_disk(tmp_path, "SELECT id FROM employers WHERE id = 'e-waited'") == [("e-waited",)]
     await write("e-after")  # the writer is back to not waiting
     assert begins[-1] == "BEGIN IMMEDIATE"
-
-
-async def test_a_read_by_key_answers_on_the_loop_while_the_reader_is_busy(
-    ledger: SqliteLedger,
-) -> None:
-    """``by_key`` (a session on every request) runs on its own connection on the loop: it
-    answers while the reader's thread is held by a long read, and it sees what has been
-    committed, never what a transaction still open has written."""
-    import threading
-
-    async with ledger.transaction() as tx:
-        await tx.execute(EMPLOYER_SQL, ("e-committed",))
-    release = threading.Event()
-    held = asyncio.get_running_loop().run_in_executor(ledger._reads, release.wait, 10)
-    try:
-        sql = "SELECT id FROM employers WHERE id = ?"
-        found = await asyncio.wait_for(ledger.by_key(sql, ("e-committed",)), 1)
-        assert found is not None and found["id"] == "e-committed"
-        async with ledger.transaction() as tx:
-            await tx.execute(EMPLOYER_SQL, ("e-open",))
-            assert await ledger.by_key(sql, ("e-open",)) is None
-            assert await tx.by_key(sql, ("e-open",)) is not None  # the transaction's own view
-        assert await ledger.by_key(sql, ("e-open",)) is not None
-        assert not held.done()  # all of it while the reader's thread was held
-    finally:
-        release.set()
-        await held
