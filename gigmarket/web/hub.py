@@ -54,7 +54,10 @@ class Connection:
     #: sockets a queue and a waiting sender each are memory (issue 13); ``wake`` starts a
     #: sender when something arrives, and it ends when this is empty.
     pending: collections.deque[tuple[str, Any]] = field(default_factory=collections.deque)
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set once the socket is to close: by the hub, a failed send or the receive loop.
+    closing: bool = False
+    #: Ends the socket's receive loop (the endpoint sets it to cancel itself while it reads).
+    on_close: Callable[[], object] | None = None
     close_code: int | None = None
     #: A worker's socket id in the presence set (``services.presence``), refreshed by the hub.
     presence: str | None = None
@@ -70,10 +73,13 @@ class Connection:
         if self.wake is not None:
             self.wake()
 
-    def close(self, code: int) -> None:
+    def close(self, code: int | None = None) -> None:
         if self.close_code is None:
             self.close_code = code
-        self.closed.set()
+        if not self.closing:
+            self.closing = True
+            if self.on_close is not None:
+                self.on_close()
 
 
 class Hub:

@@ -164,7 +164,7 @@ def _parse(raw: str | bytes) -> protocol.ClientMessage:
 
 async def _receiver(ctx: Context, conn: Connection) -> None:
     window_start, count = time.monotonic(), 0
-    while True:
+    while not conn.closing:
         raw = await _receive(conn.ws)
         now = time.monotonic()
         if now - window_start > RATE_WINDOW_S:
@@ -240,14 +240,14 @@ async def endpoint(ws: WebSocket) -> None:
         if principal.role is Role.WORKER:
             conn.presence = await presence.arrive(ctx, principal.user_id)
         await send_json(ws, protocol.ready(last, recipient))
-        # An idle socket has the receiver and this task, which waits for it to end (or the
-        # hub to close the socket); a sender runs only while something waits to be sent. At
-        # 10k sockets every task per socket is memory (issue 13).
+        # An idle socket has this one task, which reads what the client sends; a sender runs
+        # only while something waits to be sent. At 10k sockets every task per socket is
+        # memory (issue 13: a receiver task of its own cost ~0.9 KiB a socket).
         sending: list[asyncio.Task[None]] = []
 
         def sent(t: asyncio.Task[None]) -> None:
             if t.cancelled() or t.exception() is not None:
-                conn.closed.set()
+                conn.close()
             elif conn.pending:
                 wake()  # pushed while the last send was finishing
 
@@ -259,25 +259,46 @@ async def endpoint(ws: WebSocket) -> None:
         conn.wake = wake
         if conn.pending:
             wake()
-        receiver = asyncio.create_task(_receiver(ctx, conn))
-        receiver.add_done_callback(lambda _: conn.closed.set())
+        me = asyncio.current_task()
+        assert me is not None
+        ended: BaseException | None = None
+        def stop() -> None:
+            # The hub closing the socket, or a send failing, ends the read by cancelling
+            # this task; from within it (a rate limit, a full queue while answering) the
+            # read loop sees ``closing`` itself. A cancel not ours (the server stopping)
+            # goes on up.
+            if asyncio.current_task() is not me:
+                me.cancel()
+
+        conn.on_close = stop
         try:
-            await conn.closed.wait()
+            if not conn.closing:
+                await _receiver(ctx, conn)
+        except asyncio.CancelledError:
+            if not conn.closing or me.uncancel() > 0:
+                raise
+        except Exception as exc:
+            ended = exc
         finally:
+            conn.on_close = None
             conn.wake = None
-            tasks = [receiver, *sending]
-            for t in tasks:
+            conn.closing = True
+            for t in sending:
                 t.cancel()
             # Waited for, not awaited: awaiting a task re-raised its exception here, and the
             # exception's traceback then held this frame, which holds the tasks, which hold
             # the exception: a cycle of ~84 objects per closed socket left to the collector
             # (issue 13: see gigmarket.collector).
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait(tasks)
-        for t in tasks:
-            exc = None if t.cancelled() else t.exception()
-            if exc is not None and not isinstance(exc, WebSocketDisconnect):
-                log.warning("socket of %s ended: %r", recipient, exc)
+            if sending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait(sending)
+        tasks = list(sending)
+        for why in [ended, *(None if t.cancelled() else t.exception() for t in tasks)]:
+            if why is not None and not isinstance(why, WebSocketDisconnect):
+                log.warning("socket of %s ended: %r", recipient, why)
+        why = None
+        # Dropped before the close below: the exception's traceback holds this frame.
+        ended = None
         if conn.close_code is not None:
             with contextlib.suppress(Exception):
                 await ws.close(conn.close_code)
