@@ -179,11 +179,13 @@ LISTEN_BACKLOG = 16384
 
 
 class SocketAcceptsAtDebug(logging.Filter):
-    """uvicorn logs every websocket accept at INFO: at 10k reconnecting sockets that is 10k
-    lines, written under the event loop. They are debug detail (issue 13)."""
+    """uvicorn logs every websocket accept at INFO, and the websockets library, through
+    uvicorn's logger, "connection open": at 10k reconnecting sockets that is 20k lines,
+    written under the event loop. They are debug detail (issue 13)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.INFO and '"WebSocket ' in str(record.msg):
+        msg = str(record.msg)
+        if record.levelno == logging.INFO and ('"WebSocket ' in msg or msg == "connection open"):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True
