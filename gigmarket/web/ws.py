@@ -261,7 +261,7 @@ async def endpoint(ws: WebSocket) -> None:
             wake()
         me = asyncio.current_task()
         assert me is not None
-        ended: BaseException | None = None
+
         def stop() -> None:
             # The hub closing the socket, or a send failing, ends the read by cancelling
             # this task; from within it (a rate limit, a full queue while answering) the
@@ -278,7 +278,10 @@ async def endpoint(ws: WebSocket) -> None:
             if not conn.closing or me.uncancel() > 0:
                 raise
         except Exception as exc:
-            ended = exc
+            # Logged here: kept past this block, the exception's traceback would hold this
+            # frame, a cycle per closed socket left to the collector (gigmarket.collector).
+            if not isinstance(exc, WebSocketDisconnect):
+                log.warning("socket of %s ended: %r", recipient, exc)
         finally:
             conn.on_close = None
             conn.wake = None
@@ -292,13 +295,10 @@ async def endpoint(ws: WebSocket) -> None:
             if sending:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait(sending)
-        tasks = list(sending)
-        for why in [ended, *(None if t.cancelled() else t.exception() for t in tasks)]:
-            if why is not None and not isinstance(why, WebSocketDisconnect):
-                log.warning("socket of %s ended: %r", recipient, why)
-        why = None
-        # Dropped before the close below: the exception's traceback holds this frame.
-        ended = None
+        for t in sending:
+            failed = None if t.cancelled() else t.exception()
+            if failed is not None and not isinstance(failed, WebSocketDisconnect):
+                log.warning("socket of %s ended: %r", recipient, failed)
         if conn.close_code is not None:
             with contextlib.suppress(Exception):
                 await ws.close(conn.close_code)

@@ -432,11 +432,10 @@ async def test_another_writers_lock_is_waited_for_in_the_writers_thread(
         other.execute("BEGIN IMMEDIATE")
         begins.clear()
         waiting = asyncio.create_task(write("e-waited"))
-        ticks = 0
-        for _ in range(20):
-            await asyncio.sleep(0.01)
-            ticks += 1
-        assert ticks == 20 and not waiting.done()
+        # Had the wait blocked the loop, this sleep would end only when the lock's 15 s ran
+        # out, and the transaction would have failed "locked" by then.
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
         assert on_disk(tmp_path, "SELECT id FROM employers WHERE id = 'e-waited'") == []
         other.execute("COMMIT")
         await asyncio.wait_for(waiting, 10)
