@@ -50,7 +50,7 @@ class CostWeights:
 
     travel: float = 1.0
     waited: float = 0.6
-    key_group: float = 0.5
+    key_group: float = 1.0
     rating: float = 0.2
     reliability: float = 0.3
     fairness: float = 0.6

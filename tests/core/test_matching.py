@@ -646,7 +646,7 @@ def test_a_workers_own_shortlist_ranks_employers_too() -> None:
         ({"waited_s": 4 * HOUR}, "waited", -0.6),
         ({"waited_s": 9 * HOUR}, "waited", -0.6),
         ({"waited_s": 0.0}, "waited", 0.0),
-        ({"key_group": True}, "key_group", -0.5),
+        ({"key_group": True}, "key_group", -1.0),
         ({"rating": 5.0}, "rating", -0.2),
         ({"rating": 1.0}, "rating", 0.2),
         ({"reliability": 0.0}, "reliability", 0.3),
@@ -831,7 +831,7 @@ def test_plan_round_matches_with_terms() -> None:
     assert match.travel_minutes == pytest.approx(RULES.travel_minutes(match.distance_km))
     assert list(match.terms) == list(m.COST_KEYS)
     assert all(isinstance(v, float) for v in match.terms.values())
-    assert match.terms["key_group"] == pytest.approx(-0.5)
+    assert match.terms["key_group"] == pytest.approx(-RULES.weights.key_group)
     assert match.terms["total"] == pytest.approx(sum(list(match.terms.values())[:-1]))
     # The other worker could have taken it: outranked, which is said when asked, not stored.
     assert plan.worker_reasons == {}
