@@ -5,7 +5,8 @@ SPEC 4 in four steps, each a pure function over the columnar pools of ``core.poo
 1. :func:`eligible_pairs` — every (worker, job) pair that may be offered. A worker may take a
    job when they hold every required skill (and a verified certificate where the skill needs
    one), the straight-line distance is within the job's reach (``core.reach``: the market's
-   service circle, ``Rules.reach_km``, widened for a job that has waited), the job's hourly
+   service circle, ``Rules.reach_km``, widened for a job that has waited) and the trip no
+   longer than the worker's own limit (``WorkerPool.max_travel_minutes``), the job's hourly
    pay meets the worker's minimum (piece rates pass), they can arrive by the start (plus
    ``arrival_grace_minutes``), they are available until the job ends, it does not overlap an
    assignment they have accepted, and the pair is not excluded (declined, expired, blocked).
@@ -376,6 +377,15 @@ class _Search:
         self.widening = reach.widens(rules) and rules.reach_worker_wait_s is not None
         self.circle_km = rules.reach_km
         self.leave_circle = reach.may_leave_circle(workers.waited_s, rules)
+        # The worker's own longest trip, when anyone in the pool set one: part of reach, so a
+        # worker sees no job beyond it however far the job's reach has widened.
+        own = workers.max_travel_minutes
+        self.own_minutes = own if own is not None and np.isfinite(own).any() else None
+
+    def _within_own(self, w: I64, d: F64) -> BOOL:
+        """Per pair: the trip is no longer than its worker's own limit."""
+        assert self.own_minutes is not None
+        return _travel_minutes(d, self.rules.rules) <= self.own_minutes[w]
 
     def eligible(self) -> Iterator[_Chunk]:
         """Every eligible pair, in chunks; each job in one chunk.
@@ -424,6 +434,8 @@ class _Search:
         w, jl = w[sel], jl[sel]
         d = self.frame.distance(w, js, jl)
         keep = d <= self.frame.job_reach_km[js][jl]
+        if self.own_minutes is not None:
+            keep &= self._within_own(w, d)
         if self.widening:
             keep &= (d <= self.circle_km) | self.leave_circle[w]
         if rules.arrival_binds[js].any():
@@ -472,6 +484,10 @@ class _Search:
         # furthest[r] = most rules passed by any pair of row r; -1 = no pair within reach.
         furthest = np.full(n, -1, dtype=np.int64)
         for w, j, d in chunks:
+            if self.own_minutes is not None:
+                # Beyond the worker's own limit counts as out of reach, as in the search.
+                inside = self._within_own(w, d)
+                w, j, d = w[inside], j[inside], d[inside]
             alive = np.ones(len(w), dtype=bool)
             passed = np.zeros(len(w), dtype=np.int64)
             for mask in self.rules.skills(w, j) + self.rules.others(w, j, d):

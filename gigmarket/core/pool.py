@@ -50,6 +50,10 @@ class WorkerPool:
     busy_worker: I64
     busy_start: F64
     busy_end: F64
+    #: The worker's own longest trip in travel minutes (``inf``: none of their own, the
+    #: market's reach alone). ``None``: nobody in the pool set one (issue 14: a job that
+    #: reaches beyond the circle must not send a worker further than they said they go).
+    max_travel_minutes: F64 | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -168,7 +172,9 @@ def take_workers(pool: WorkerPool, rows: I64) -> WorkerPool:
         waited_s=pool.waited_s[rows], key_group=pool.key_group[rows], rating=pool.rating[rows],
         reliability=pool.reliability[rows], earned_today_fen=pool.earned_today_fen[rows],
         busy_worker=new_row[pool.busy_worker[keep]], busy_start=pool.busy_start[keep],
-        busy_end=pool.busy_end[keep])
+        busy_end=pool.busy_end[keep],
+        max_travel_minutes=None if pool.max_travel_minutes is None
+        else pool.max_travel_minutes[rows])
 
 
 def take_jobs(pool: JobPool, rows: I64) -> JobPool:

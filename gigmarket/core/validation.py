@@ -255,6 +255,21 @@ def headcount(value: object, field: str = "headcount") -> int:
     return value
 
 
+#: A worker's own longest trip may be set from 5 minutes to 3 hours (the market's own limit
+#: is checked apart: a trip must be within both).
+TRAVEL_MINUTES_RANGE: Final = (5, 180)
+
+
+def travel_minutes(value: object, field: str = "max_travel_minutes") -> int:
+    """Whole minutes of travel, within :data:`TRAVEL_MINUTES_RANGE`."""
+    lo, hi = TRAVEL_MINUTES_RANGE
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _refuse(f"{field} must be a whole number of minutes", "bad_type", field)
+    if not lo <= value <= hi:
+        raise _refuse(f"{field} must be from {lo} to {hi} minutes", "out_of_range", field)
+    return value
+
+
 def duration_hours(value: object, field: str = "duration_hours") -> float:
     """Hours of work: above 0, at most 24, at most 2 decimals (0.5, 8, 10.25)."""
     hours = _number(value, field)
@@ -357,6 +372,9 @@ class WorkerProfileDraft:
     id_number: str | None
     #: ``None``: the body left certificates out (they stay as they are).
     certificates: tuple[Declared, ...] | None = None
+    #: The worker's own longest trip in minutes, ``(minutes,)``; ``(None,)`` clears it (the
+    #: market's reach alone); ``None``: the body left it out (it stays as it is).
+    max_travel_minutes: tuple[int | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +412,8 @@ def parse_worker_profile(
 ) -> WorkerProfileDraft:
     """``PUT /me/profile`` by a worker."""
     b = exact_fields(body, required={"name", "skills"},
-                     optional={"min_wage", "id_number", "certificates"})
+                     optional={"min_wage", "id_number", "certificates",
+                               "max_travel_minutes"})
     name = text(b["name"], "name", max_len=20)
     skill_list = list(skill_codes)
     skills = _skill_codes(b["skills"], skill_list)
@@ -404,8 +423,12 @@ def parse_worker_profile(
     if b.get("certificates") is not None:
         certificates = parse_declared(b["certificates"], skill_codes=skill_list,
                                       today=today or date.today())
+    own: tuple[int | None] | None = None
+    if "max_travel_minutes" in b:
+        raw = b["max_travel_minutes"]
+        own = (None if raw is None else travel_minutes(raw),)
     return WorkerProfileDraft(name=name, skills=skills, min_wage=min_wage, id_number=number,
-                              certificates=certificates)
+                              certificates=certificates, max_travel_minutes=own)
 
 
 def parse_employer_profile(body: object) -> EmployerProfileDraft:

@@ -108,7 +108,7 @@ class _Workers(_Rows):
     FLOATS = (("lat", 0.0), ("lon", 0.0), ("min_hourly_fen", 0.0),
               ("available_until", math.inf), ("waiting_since", math.nan),
               ("key_group", 0.0), ("rating", 3.0), ("reliability", 1.0),
-              ("earned_today_fen", 0.0))
+              ("earned_today_fen", 0.0), ("max_travel_minutes", math.inf))
     MASKS = ("skills",)
 
     def __init__(self) -> None:
@@ -169,7 +169,7 @@ class _Workers(_Rows):
             key_group=f["key_group"] > 0, rating=f["rating"], reliability=f["reliability"],
             earned_today_fen=f["earned_today_fen"],
             busy_worker=np.array(busy_w, np.int64), busy_start=np.array(busy_s, np.float64),
-            busy_end=np.array(busy_e, np.float64))
+            busy_end=np.array(busy_e, np.float64), max_travel_minutes=f["max_travel_minutes"])
 
 
 class _Jobs(_Rows):

@@ -78,6 +78,7 @@ def build_pools(
         busy_worker=np.array(busy_w, np.int64),
         busy_start=np.array(busy_s, np.float64),
         busy_end=np.array(busy_e, np.float64),
+        max_travel_minutes=_col(wrecs, "max_travel_minutes", math.inf),
     )
 
     jids: list[str] = []

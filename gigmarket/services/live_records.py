@@ -60,6 +60,8 @@ async def worker_record(
         # Skill -> until when its verified certificate counts; the round checks the instant.
         "certs": qualifying(await cert_store.held_by(q, row["id"]), ctx.tz(market_id)),
         "min_hourly_fen": min_hourly,
+        # The worker's own longest trip (None: the market's reach alone).
+        "max_travel_minutes": row["max_travel_minutes"],
         "available_until": row["available_until"],
         "waiting_since": row["checked_in_at"],
         "key_group": row["key_group"] is not None,

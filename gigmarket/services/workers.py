@@ -77,9 +77,11 @@ async def put_profile(ctx: Context, principal: Principal, body: object) -> dict[
             tx, principal.user_id, name=draft.name, skills=list(draft.skills),
             min_wage=None if draft.min_wage is None
             else (draft.min_wage.fen, draft.min_wage.unit.value),
-            identity=identity)
+            identity=identity, max_travel_minutes=draft.max_travel_minutes)
         await tx.event("worker.profile_saved", market_id=row["market_id"], actor=row["id"],
-                       subject=row["id"], payload={"skills": list(draft.skills)})
+                       subject=row["id"],
+                       payload={"skills": list(draft.skills),
+                                "max_travel_minutes": row["max_travel_minutes"]})
         if draft.certificates is not None:
             await certificates.declare(ctx, tx, row["id"], row["market_id"], draft.certificates)
         record = None
@@ -87,7 +89,8 @@ async def put_profile(ctx: Context, principal: Principal, body: object) -> dict[
             record = await worker_record(tx, ctx, row, tx.now)
             tx.kicks.add(row["market_id"])
     if record is not None:
-        # Skills or minimum changed while waiting: the pool must judge by the new ones.
+        # Skills, minimum or longest trip changed while waiting: the pool must judge by the
+        # new ones.
         state = await ctx.live.worker_state(row["market_id"], row["id"])
         await ctx.live.put_worker(row["market_id"], row["id"], record, state or "available")
     await ctx.publish(tx)

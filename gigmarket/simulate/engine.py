@@ -84,8 +84,8 @@ def _rows(pool: object, rows: I64) -> object:
     values = {}
     for f in dataclasses.fields(pool):  # type: ignore[arg-type]
         v = getattr(pool, f.name)
-        if f.name.startswith("busy_"):
-            values[f.name] = v
+        if f.name.startswith("busy_") or v is None:
+            values[f.name] = v  # empty, or an optional column nobody set
         elif isinstance(v, list):
             values[f.name] = [v[i] for i in rows.tolist()]
         else:

@@ -611,4 +611,9 @@ MIGRATIONS: Final[list[str]] = [
     CREATE TRIGGER exchange_feeds_first_assignments BEFORE INSERT ON assignments WHEN 0
         BEGIN SELECT 1; END;
     """,
+    # A worker's own longest trip in minutes (issue 14): a job that widens its reach beyond
+    # the service circle never sends them further. NULL: the market's reach alone.
+    """
+    ALTER TABLE workers ADD COLUMN max_travel_minutes INTEGER;
+    """,
 ]

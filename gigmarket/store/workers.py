@@ -92,9 +92,11 @@ async def id_number_taken(tx: Tx, index: str, by_other_than: str) -> bool:
 
 async def save_profile(tx: Tx, worker_id: str, *, name: str, skills: list[str],
                        min_wage: tuple[int, str] | None,
-                       identity: tuple[bytes, str, str] | None) -> Row:
-    """Name and skills; the minimum wage ``(fen, unit)`` and the ID number
-    ``(sealed, index, masked)`` only when given. The row after it."""
+                       identity: tuple[bytes, str, str] | None,
+                       max_travel_minutes: tuple[int | None] | None = None) -> Row:
+    """Name and skills; the minimum wage ``(fen, unit)``, the ID number
+    ``(sealed, index, masked)`` and the own longest trip ``(minutes or None,)`` only when
+    given. The row after it."""
     sets = ["name = ?", "skills = ?", "updated_at = ?"]
     params: list[Any] = [name, json.dumps(skills), tx.now]
     if min_wage is not None:
@@ -103,6 +105,9 @@ async def save_profile(tx: Tx, worker_id: str, *, name: str, skills: list[str],
     if identity is not None:
         sets += ["id_number_enc = ?", "id_number_index = ?", "id_number_masked = ?"]
         params += list(identity)
+    if max_travel_minutes is not None:
+        sets.append("max_travel_minutes = ?")
+        params += list(max_travel_minutes)
     row = await tx.one(f"UPDATE workers SET {', '.join(sets)} WHERE id = ? RETURNING *",
                        [*params, worker_id])
     assert row is not None

@@ -36,11 +36,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                      "properties": {"username": {"type": "string"},
                                                     "password": {"type": "string"}}},
     ("PUT", "/api/v1/me/profile"): {
-        "description": "worker: name, skills, min_wage, id_number; employer: name, org_name, "
-                       "credit_code",
+        "description": "worker: name, skills, min_wage, id_number, max_travel_minutes "
+                       "(5..180, null: the market's reach alone; left out: unchanged); "
+                       "employer: name, org_name, credit_code",
         "properties": {"name": {"type": "string"}, "skills": {"type": "array",
                                                               "items": {"type": "string"}},
                        "min_wage": _MONEY, "id_number": {"type": "string"},
+                       "max_travel_minutes": {"type": ["integer", "null"], "minimum": 5,
+                                              "maximum": 180},
                        "certificates": {"type": "array", "items": {
                            "type": "object", "required": ["skill", "number", "expires_on"],
                            "additionalProperties": False,

@@ -7,6 +7,7 @@ vectorised search is checked against an independent reading rather than against 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from gigmarket.core import matching as m
 from gigmarket.core.geo import KM_PER_DEG_LAT, haversine_km, km_per_deg_lon, local_distance_km
 from gigmarket.core.market import CostWeights, Rules
-from gigmarket.core.pool import Candidates, Exclusions, JobPool, WorkerPool
+from gigmarket.core.pool import Candidates, Exclusions, JobPool, WorkerPool, take_workers
 
 SKILLS = ("porter", "cleaner", "electrician")
 LAT0, LON0 = 23.4646, 113.1532
@@ -44,6 +45,7 @@ def workers_pool(rows: list[dict[str, Any]]) -> WorkerPool:
         "reliability": 1.0,
         "earned_today_fen": 0.0,
         "busy": (),
+        "max_travel_minutes": math.inf,
     }
     full = [defaults | row for row in rows]
     lat, lon = zip(*(place(*r["at"]) for r in full), strict=True) if full else ((), ())
@@ -64,6 +66,7 @@ def workers_pool(rows: list[dict[str, Any]]) -> WorkerPool:
         busy_worker=np.array([b[0] for b in busy], dtype=np.int64),
         busy_start=np.array([b[1] for b in busy], dtype=np.float64),
         busy_end=np.array([b[2] for b in busy], dtype=np.float64),
+        max_travel_minutes=np.array([r["max_travel_minutes"] for r in full], np.float64),
     )
 
 
@@ -968,3 +971,47 @@ def test_exclusions_must_index_the_pools() -> None:
     """An exclusion naming a row outside the pools is refused, not aliased to another pair."""
     with pytest.raises(ValueError, match="exclusion"):
         m.eligible_pairs(workers_pool([{}, {}]), jobs_pool([{}]), RULES, NOW, exclusions([(0, 1)]))
+
+
+# -- the worker's own longest trip (issue 14) ---------------------------------------------
+
+
+def test_a_worker_is_never_offered_a_trip_longer_than_their_own_limit() -> None:
+    # 0.5 km is 2.6 min of travel, 2 km is 10.4 min: a 5-minute limit keeps only the near job.
+    workers = workers_pool([{"max_travel_minutes": 5.0}])
+    jobs = jobs_pool([{"at": (2.0, 0.0)}, {"at": (0.5, 0.0)}])
+    cand, worker_reasons, job_reasons = m.eligible_pairs(workers, jobs, RULES, NOW,
+                                                         Exclusions.none())
+    assert pairs_of(cand) == {(0, 1)}
+    assert worker_reasons == {}
+    # The far job has nobody who would go that far: out of reach, as the search judged it.
+    assert job_reasons == {0: "no_worker_in_reach"}
+
+
+def test_the_own_limit_is_inclusive_and_others_keep_the_markets_reach() -> None:
+    exact = RULES.travel_minutes(2.0)
+    workers = workers_pool([{"max_travel_minutes": exact}, {"max_travel_minutes": exact - 0.01},
+                            {}])
+    jobs = jobs_pool([{"at": (2.0, 0.0)}])
+    cand, worker_reasons, _ = m.eligible_pairs(workers, jobs, RULES, NOW, Exclusions.none())
+    assert pairs_of(cand) == {(0, 0), (2, 0)}
+    assert worker_reasons == {1: "no_job_in_reach"}
+
+
+def test_a_widened_job_does_not_reach_past_a_workers_own_limit() -> None:
+    rules = dataclasses.replace(RULES, reach_expand_after_s=60.0, reach_step_every_s=60.0,
+                                reach_step_minutes=10.0, max_reach_minutes=30.0)
+    # Posted an hour ago (jobs_pool posts a minute ago): widened to 30 minutes, ~5.8 km.
+    jobs = dataclasses.replace(jobs_pool([{"at": (4.0, 0.0), "start": NOW + 2 * HOUR}]),
+                               posted_at=np.array([NOW - HOUR]))
+    workers = workers_pool([{"max_travel_minutes": 15.0}, {}])
+    plan = m.plan_round(workers, jobs, rules, NOW, Exclusions.none())
+    assert [(x.worker_row, x.job_row) for x in plan.matches] == [(1, 0)]
+    assert plan.worker_reasons == {0: "no_job_in_reach"}
+
+
+def test_taking_rows_keeps_the_own_limits() -> None:
+    workers = workers_pool([{"max_travel_minutes": 5.0}, {}, {"max_travel_minutes": 30.0}])
+    taken = take_workers(workers, np.array([0, 2], np.int64))
+    assert taken.max_travel_minutes is not None
+    assert taken.max_travel_minutes.tolist() == [5.0, 30.0]

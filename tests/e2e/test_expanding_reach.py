@@ -65,3 +65,51 @@ async def test_without_the_rule_the_circle_holds(server: ServerProcess) -> None:
     assert why["reason"] == "no_job_in_reach"
     assert not w.of_type("offer")
     await w.disconnect()
+
+
+async def test_a_workers_own_longest_trip_holds_when_the_job_widens(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    """Worker A says 20 minutes at most; the job 21 minutes away widens to them but is never
+    offered to them, while B, with no limit of their own, is offered it. Bad values are
+    refused by field and change nothing; clearing the limit while waiting lets the next
+    round offer A the job's other slot."""
+    server = make_server(reach_expand_after_s=0, reach_step_minutes=15, max_reach_minutes=30)
+    api, ws = server.api, server.ws_url
+    boss = await manager(api, ws, "boss", "correct-horse")
+    a = await new_worker(api, ws, "13800000033")
+    profile = {"name": "王师傅", "skills": ["loading"],
+               "min_wage": {"amount": 150, "unit": "day"}}
+    for bad, code in ((4, "out_of_range"), (181, "out_of_range"), ("20", "bad_type"),
+                      (True, "bad_type"), (20.5, "bad_type")):
+        r = await a.call("PUT", "/me/profile", profile | {"max_travel_minutes": bad})
+        assert r.status_code == 422, (bad, r.text)
+        err = r.json()["error"]
+        assert (err["field"], err["code"]) == ("max_travel_minutes", code), err
+    assert (await a.ok("GET", "/me"))["max_travel_minutes"] is None
+    me = await a.ok("PUT", "/me/profile", profile | {"max_travel_minutes": 20})
+    assert me["max_travel_minutes"] == 20
+    # Saving the profile without the field keeps the limit.
+    me = await a.ok("PUT", "/me/profile", profile)
+    assert me["max_travel_minutes"] == 20
+
+    await a.connect()
+    await check_in(a)
+    employer = await new_employer(api, ws, "13900000033", verified_by=boss)
+    job = await employer.ok("POST", "/markets/shiling/jobs",
+                            job_body(headcount=2, lat=FAR[0], lon=FAR[1]))
+    await _why_until(a, "no_job_in_reach")
+
+    b = await new_worker(api, ws, "13800000034")
+    await b.connect()
+    await check_in(b)
+    pushed = await b.wait_for(_offer_for(job["id"]), timeout=30)
+    assert 20 < pushed["job"]["travel_minutes"] < 22
+    assert not a.of_type("offer")
+    assert (await a.ok("GET", "/me/why"))["reason"] == "no_job_in_reach"
+
+    me = await a.ok("PUT", "/me/profile", profile | {"max_travel_minutes": None})
+    assert me["max_travel_minutes"] is None
+    await a.wait_for(_offer_for(job["id"]), timeout=30)
+    await a.disconnect()
+    await b.disconnect()
