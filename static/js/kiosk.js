@@ -88,6 +88,9 @@ addStrings({
     "k.wage.less.h": "少 1 元",
     "k.wage.more.h": "多 1 元",
     "k.wage.text": "最少 {money}",
+    "k.travel.title": "最远愿意去多远？",
+    "k.travel.any": "不限",
+    "k.travel.minutes": "{n} 分钟",
     "k.hello": "{name}，您好！",
     "k.checkin": "签到找活",
     "k.to_wait": "看派工进度",
@@ -161,7 +164,7 @@ addStrings({
     "k.say.register": "请核对姓名，可以点下面的字修改。手机号没有可以不填。再设一个四到六位数字的密码，然后点登记。",
     "k.say.newpin": "请设一个新密码，四到六位数字。",
     "k.say.skills": "您会做什么活？点图标选，可以选好几样。",
-    "k.say.wage": "最少要多少工钱？点加号减号，或者点下面的数。",
+    "k.say.wage": "最少要多少工钱？点加号减号，或者点下面的数。再选最远愿意去多远，不限也可以。",
     "k.say.home": "{name}，您好。点签到找活，开始等活。",
     "k.say.wait": "已签到，正在帮您找活。有活时这里会响铃并念出来。",
     "k.say.jobs": "这是您接的活。",
@@ -224,6 +227,9 @@ addStrings({
     "k.skills.lead": "Tap the pictures; you can choose several. Tap again to undo.",
     "k.skills.none": "Choose at least one",
     "k.wage.title": "What is the lowest pay you accept?",
+    "k.travel.title": "How far will you travel at most?",
+    "k.travel.any": "Any",
+    "k.travel.minutes": "{n} min",
     "k.wage.lead": "You will not be offered work that pays less.",
     "k.wage.unit": "Per day or per hour",
     "k.wage.day": "Per day",
@@ -306,7 +312,7 @@ addStrings({
     "k.say.register": "Check your name; tap the characters below to correct it. A phone number is optional. Choose a PIN of 4 to 6 digits, then tap Register.",
     "k.say.newpin": "Choose a new PIN of 4 to 6 digits.",
     "k.say.skills": "What work can you do? Tap the pictures; you can choose several.",
-    "k.say.wage": "What is the lowest pay you accept? Tap plus or minus, or one of the amounts.",
+    "k.say.wage": "What is the lowest pay you accept? Tap plus or minus, or one of the amounts. Then choose how far you will travel at most, or any.",
     "k.say.home": "Hello, {name}. Tap Check in to start waiting for work.",
     "k.say.wait": "You are checked in. When there is work, this screen rings and reads it out.",
     "k.say.jobs": "These are your jobs.",
@@ -562,6 +568,7 @@ async function carryOn() {
   const me = session.me;
   session.skills = new Set(me.skills || []);
   if (me.min_wage) session.wage = { ...me.min_wage };
+  session.travel = me.max_travel_minutes ?? null;
   if (!me.skills || me.skills.length === 0) {
     show("skills");
     return;
@@ -721,13 +728,23 @@ function renderWage() {
     type: "button", class: "choice", "aria-pressed": w.amount === amount ? "true" : "false",
     onclick: () => { w.amount = amount; renderWage(); },
   }, fmtMoney({ amount, unit: w.unit }))));
+  // The worker's own longest trip: no offer goes further, even for a job that widened its
+  // reach beyond the market's circle. "Any" leaves the market's reach alone.
+  const travel = session.travel ?? null;
+  const steps = [null, 10, 20, 30, 45];
+  if (travel !== null && !steps.includes(travel)) steps.push(travel);
+  $("travel-choices").replaceChildren(...steps.map((n) => h("button", {
+    type: "button", class: "choice", role: "radio", "aria-checked": travel === n ? "true" : "false",
+    onclick: () => { session.travel = n; renderWage(); },
+  }, n === null ? t("k.travel.any") : t("k.travel.minutes", { n }))));
 }
 
 async function saveProfile() {
   try {
     session.me = await api("PUT", "/me/profile", {
       token: session.token,
-      body: { name: session.me.name, skills: [...session.skills], min_wage: session.wage },
+      body: { name: session.me.name, skills: [...session.skills], min_wage: session.wage,
+        max_travel_minutes: session.travel ?? null },
     });
     if (session.registering) {
       session.registering = false;

@@ -36,6 +36,9 @@ addStrings({
     "w.minwage": "最低工钱",
     "w.minwage.amount": "金额（元）",
     "w.minwage.unit": "按什么算",
+    "w.travel": "最远去多远（路上时间）",
+    "w.travel.any": "不限（按市场规定）",
+    "w.travel.minutes": "最多 {n} 分钟",
     "w.per.day": "元/天",
     "w.per.hour": "元/小时",
     "w.save": "保存",
@@ -119,6 +122,9 @@ addStrings({
     "w.minwage": "Lowest pay",
     "w.minwage.amount": "Amount (yuan)",
     "w.minwage.unit": "Per",
+    "w.travel": "How far you travel at most (time on the way)",
+    "w.travel.any": "Any (the market's limit)",
+    "w.travel.minutes": "Up to {n} min",
     "w.per.day": "yuan/day",
     "w.per.hour": "yuan/hour",
     "w.save": "Save",
@@ -704,12 +710,27 @@ function renderProfile() {
     $("p-unit").value = me.min_wage ? me.min_wage.unit : "day";
     form.dataset.filled = "1";
   }
+  renderTravel(me);
   const skills = state.cat.skills.filter((s) => !state.market || state.market.skills.includes(s.code));
   if (!picker || picker.selected !== state.skills) {
     picker = skillPicker($("p-skills"), skills, state.skills);
     picker.selected = state.skills;
   }
   renderCerts(skills);
+}
+
+/** The own longest trip: its choices in the page's language, keeping what is chosen. */
+function renderTravel(me) {
+  const select = $("p-travel");
+  const chosen = select.dataset.drawn ? select.value : String(me.max_travel_minutes ?? "");
+  const steps = [10, 15, 20, 30, 45, 60];
+  if (chosen && !steps.includes(Number(chosen))) steps.push(Number(chosen));
+  select.replaceChildren(
+    h("option", { value: "" }, t("w.travel.any")),
+    ...steps.sort((a, b) => a - b).map((n) => h("option", { value: String(n) }, t("w.travel.minutes", { n }))),
+  );
+  select.value = chosen;
+  select.dataset.drawn = "1";
 }
 
 // The panel is redrawn only when what it shows changed: a redraw for every live message would
@@ -747,6 +768,7 @@ async function saveProfile(ev) {
     name: $("p-name").value.trim(),
     skills: [...state.skills],
     min_wage: { amount: Number($("p-wage").value), unit: $("p-unit").value },
+    max_travel_minutes: $("p-travel").value ? Number($("p-travel").value) : null,
   };
   const id = $("p-id").value.trim().toUpperCase();
   if (id) body.id_number = id;

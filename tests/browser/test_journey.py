@@ -336,8 +336,14 @@ def test_worker_phone_checks_in_by_location_gets_an_offer_and_reads_english(
     page.get_by_label("身份证号（可以以后再填）").fill("")
     page.locator('#p-skills [data-skill="cleaning"]').tap()
     page.locator("#p-wage").fill("220")
+    travel = page.get_by_label("最远去多远（路上时间）")
+    expect(travel).to_have_value("")
+    travel.select_option(label="最多 30 分钟")
     shot(page, "worker-360x640-profile")
-    page.get_by_role("button", name="保存").click()
+    with page.expect_response(lambda r: r.url.endswith("/me/profile")
+                              and r.request.method == "PUT") as saved:
+        page.get_by_role("button", name="保存").click()
+    assert saved.value.json()["max_travel_minutes"] == 30
 
     expect(page.locator("#v-work")).to_be_visible()
     page.get_by_role("button", name="用我现在的位置签到").click()

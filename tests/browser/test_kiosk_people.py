@@ -172,7 +172,9 @@ def test_a_phoneless_first_timer_at_each_kiosk_size(
     heard = len(spoken(kiosk))
     kiosk.locator("#skills-next").tap()
     expect(kiosk.locator("#s-wage")).to_be_visible()
-    assert_tappable(kiosk, "#wage-save", "#wage-plus", "#wage-minus")
+    assert_tappable(kiosk, "#wage-save", "#wage-plus", "#wage-minus",
+                    "#travel-choices [role=radio] >> nth=0",
+                    "#travel-choices [role=radio] >> nth=-1")
     assert_no_english(kiosk)
     shot(kiosk, f"kiosk-{size_name}-p-wage")
     assert len(spoken(kiosk)) == heard, spoken(kiosk)[heard:]
@@ -180,7 +182,15 @@ def test_a_phoneless_first_timer_at_each_kiosk_size(
     kiosk.locator("#mute").tap()
     expect(kiosk.locator("#mute")).to_have_attribute("aria-pressed", "false")
     kiosk.locator("#wage-presets").get_by_role("button", name="200 元/天").tap()
-    kiosk.locator("#wage-save").tap()
+    # She goes no further than 20 minutes (issue 14: a widened job must not send her further).
+    travel = kiosk.locator("#travel-choices")
+    expect(travel.get_by_role("radio", name="不限")).to_have_attribute("aria-checked", "true")
+    travel.get_by_role("radio", name="20 分钟").tap()
+    expect(travel.get_by_role("radio", name="20 分钟")).to_have_attribute("aria-checked", "true")
+    with kiosk.expect_response(lambda r: r.url.endswith("/me/profile")
+                               and r.request.method == "PUT") as saved:
+        kiosk.locator("#wage-save").tap()
+    assert saved.value.json()["max_travel_minutes"] == 20
 
     expect(kiosk.locator("#s-wait")).to_be_visible()
     wait_spoken(kiosk, "已签到，正在帮您找活")
