@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gigmarket import codec, protocol
+from gigmarket.cancellation import raise_if_cancelled
 from gigmarket.core.errors import DomainError, NotFoundError
 from gigmarket.core.market import Market, Rules
 from gigmarket.core.model import OfferState
@@ -117,6 +118,7 @@ class Dispatcher:
         feed = Feed(self.ctx.live, on_kick, self._kicks_lost)
         try:
             while True:
+                raise_if_cancelled()
                 try:
                     await feed.start()
                     await feed.add(*channels)
@@ -139,6 +141,7 @@ class Dispatcher:
 
     async def _lease_loop(self) -> None:
         while True:
+            raise_if_cancelled()
             try:
                 alive = await self.ctx.live.announce_dispatcher(self.owner, ANNOUNCE_TTL_S)
             except asyncio.CancelledError:
@@ -211,6 +214,7 @@ class Dispatcher:
         next_disputes = 0.0
         failing = False
         while True:
+            raise_if_cancelled()
             try:
                 if market.id not in self.tokens:
                     await asyncio.sleep(SWEEP_INTERVAL_S)
@@ -304,6 +308,7 @@ class Dispatcher:
 
     async def _stats_loop(self) -> None:
         while True:
+            raise_if_cancelled()
             held = [m.id for m in self.markets if m.id in self.tokens]
             try:
                 # Only where a manager watches (issue 11): with hundreds of markets, figures
@@ -329,6 +334,7 @@ class Dispatcher:
 
     async def _prune_loop(self) -> None:
         while True:
+            raise_if_cancelled()
             await asyncio.sleep(PRUNE_INTERVAL_S)
             try:
                 n = await self.ctx.ledger.prune_messages(

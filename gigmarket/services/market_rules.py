@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from typing import Any
 
+from gigmarket.cancellation import raise_if_cancelled
 from gigmarket.core import rule_changes
 from gigmarket.services.auth import require_market
 from gigmarket.services.context import Context, Principal
@@ -40,6 +41,7 @@ async def watch(ctx: Context) -> None:
     """Keep this process's rules current: a changed version is reloaded within a second."""
     seen: dict[str, int] | None = None
     while True:
+        raise_if_cancelled()
         try:
             now = await store.versions(ctx.ledger)
             if now != seen:

@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 
+from gigmarket.cancellation import raise_if_cancelled
 from gigmarket.store.live import LiveStore
 
 log = logging.getLogger("gigmarket.channels")
@@ -168,6 +169,7 @@ class Feed:
         delay = RESUBSCRIBE_S[0]
         lost = False
         while True:
+            raise_if_cancelled()
             pubsub: PubSub | None = None
             try:
                 pubsub = self._connect(group)
@@ -181,6 +183,7 @@ class Feed:
                     self.on_gap()
                 delay = RESUBSCRIBE_S[0]
                 while True:
+                    raise_if_cancelled()
                     message: dict[str, Any] | None = await pubsub.get_message(timeout=None)
                     if message is None or message.get("type") not in ("message", "smessage"):
                         continue

@@ -28,6 +28,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from gigmarket import codec, collector, protocol
+from gigmarket.cancellation import raise_if_cancelled
 from gigmarket.services import presence
 from gigmarket.services.context import Context, Principal
 from gigmarket.store import keys
@@ -110,6 +111,7 @@ class Hub:
     async def _keep_present(self) -> None:
         """Renew the presence of every worker socket held here, one sweep per refresh."""
         while True:
+            raise_if_cancelled()
             await asyncio.sleep(presence.REFRESH_S)
             held = [(c.principal.user_id, c.presence) for conns in self._by_recipient.values()
                     for c in conns if c.presence is not None]
@@ -221,6 +223,7 @@ class Hub:
 
     async def _keep_watched(self) -> None:
         while True:
+            raise_if_cancelled()
             try:
                 await self.ctx.live.mark_watched(self.watched(), WATCH_TTL_S)
             except asyncio.CancelledError:
