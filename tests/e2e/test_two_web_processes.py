@@ -89,7 +89,13 @@ async def test_the_compose_topology_as_local_processes(tmp_path: Path) -> None:
             web1.stop()
             web2.stop()
             dispatcher.send_signal(signal.SIGTERM)  # what `docker compose stop` sends
-            dispatcher.wait(30)
+            try:
+                dispatcher.wait(30)
+            except subprocess.TimeoutExpired:
+                # Not left running into the next tests (a live Popen warns when collected).
+                dispatcher.kill()
+                dispatcher.wait(5)
+                raise AssertionError("the dispatcher did not stop within 30 s of SIGTERM") from None
     for log_path in (web1.log_path, web2.log_path, dispatch_log):
         text = log_path.read_text(errors="replace")
         assert "Traceback" not in text, f"{log_path.name}:\n{text[-6000:]}"
