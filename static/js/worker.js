@@ -216,13 +216,22 @@ function wirePage() {
   setInterval(() => { if (state.session && state.view === "work") { refreshWhy(); refreshClaimable(); } }, 15000);
 }
 
-async function loadAll() {
+/** Offers pushed or closed over the socket so far: a reload whose answers were on the way
+ * meanwhile may predate them. */
+let offerChanges = 0;
+
+async function loadAll(again = 3) {
   const token = state.session.token;
+  const seen = offerChanges;
   const [me, offers, assignments] = await Promise.all([
     api("GET", "/me", { token }),
     api("GET", "/me/offers", { token }),
     api("GET", "/me/assignments", { token }),
   ]);
+  // An offer came or went while these were on the way: their answer may be older than it (an
+  // offer pushed just after GET /me/offers was answered would vanish from the screen until
+  // the next reload). Ask again rather than overwrite the newer state.
+  if (offerChanges !== seen && again > 0) return loadAll(again - 1);
   state.me = me;
   state.offers = offers.filter((o) => o.state === "pending" || (o.state === "expired" && o.take_until));
   state.assignments = assignments;
@@ -437,6 +446,7 @@ async function decide(offer, accept) {
 }
 
 function onLive(msg) {
+  if (msg.type === "offer" || msg.type === "offer_closed") offerChanges += 1;
   switch (msg.type) {
     case "offer": {
       const offer = { id: msg.offer_id, job_id: msg.job.id, state: "pending", expires_at: msg.expires_at, job: msg.job };
