@@ -536,8 +536,8 @@ class SqliteLedger(Ledger):
 
     def _waiting(self, sql: str) -> asyncio.Future[sqlite3.Cursor]:
         """``sql`` run on the writer in its own thread: a statement that waits for the disk
-        (COMMIT) while the loop goes on. The caller holds
-        the writer's turn, so nothing else uses the connection meanwhile."""
+        (COMMIT) while the loop goes on. The caller holds the writer's turn, so nothing else
+        uses the connection meanwhile."""
         return asyncio.get_running_loop().run_in_executor(self._waits, self._writer.execute, sql)
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
